@@ -1,0 +1,112 @@
+//! Kafka Connect's REST shapes for config definitions and validation results
+//! (`ConfigInfos`, `ConfigInfo`, `ConfigKeyInfo`, `ConfigValueInfo`).
+
+use serde::Serialize;
+
+use super::{ConfigDef, ConfigKey, ConfigMap};
+
+/// `ConfigKeyInfo`: one declared key, as `/connector-plugins/{type}/config` lists it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigKeyInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub required: bool,
+    pub default_value: Option<String>,
+    pub importance: String,
+    pub documentation: String,
+    pub group: Option<String>,
+    pub width: String,
+    pub display_name: String,
+    pub dependents: Vec<String>,
+    pub order: i32,
+}
+
+impl From<&ConfigKey> for ConfigKeyInfo {
+    fn from(k: &ConfigKey) -> Self {
+        ConfigKeyInfo {
+            name: k.name.clone(),
+            ty: k.ty.name().to_owned(),
+            required: k.required(),
+            default_value: k.default_text().map(str::to_owned),
+            importance: k.importance.name().to_owned(),
+            documentation: k.doc.clone(),
+            group: k.group.clone(),
+            width: "NONE".to_owned(),
+            display_name: k.display_name.clone(),
+            dependents: Vec::new(),
+            order: k.order,
+        }
+    }
+}
+
+/// `ConfigValueInfo`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigValueInfo {
+    pub name: String,
+    pub value: Option<String>,
+    pub recommended_values: Vec<String>,
+    pub errors: Vec<String>,
+    pub visible: bool,
+}
+
+/// `ConfigInfo`: a definition and the validated value.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigInfo {
+    pub definition: ConfigKeyInfo,
+    pub value: ConfigValueInfo,
+}
+
+/// `ConfigInfos`: the response of `PUT /connector-plugins/{type}/config/validate`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigInfos {
+    pub name: String,
+    pub error_count: usize,
+    pub groups: Vec<String>,
+    pub configs: Vec<ConfigInfo>,
+}
+
+impl ConfigInfos {
+    /// Validates `props` against `def` and renders the result for the plugin `name`.
+    pub fn validate(name: &str, def: &ConfigDef, props: &ConfigMap) -> ConfigInfos {
+        let values = def.validate(props);
+        let error_count = values.iter().filter(|v| !v.errors.is_empty()).count();
+        let configs = values
+            .into_iter()
+            .map(|v| {
+                let definition = match def.key(&v.name) {
+                    Some(k) => ConfigKeyInfo::from(k),
+                    None => ConfigKeyInfo {
+                        name: v.name.clone(),
+                        ty: "STRING".into(),
+                        required: false,
+                        default_value: None,
+                        importance: "LOW".into(),
+                        documentation: "Not a configuration of this plugin.".into(),
+                        group: None,
+                        width: "NONE".into(),
+                        display_name: v.name.clone(),
+                        dependents: Vec::new(),
+                        order: -1,
+                    },
+                };
+                ConfigInfo {
+                    definition,
+                    value: ConfigValueInfo {
+                        name: v.name,
+                        value: v.value,
+                        recommended_values: v.recommended_values,
+                        errors: v.errors,
+                        visible: v.visible,
+                    },
+                }
+            })
+            .collect();
+        ConfigInfos {
+            name: name.to_owned(),
+            error_count,
+            groups: def.groups(),
+            configs,
+        }
+    }
+}
