@@ -40,26 +40,44 @@ impl Decimal {
         }
     }
 
-    /// Parses plain decimal text (`-12.340`, `1e3` is not accepted), keeping its scale.
+    /// Parses decimal text (`-12.340`, `1E-10`, `1.5e+3`), keeping its scale as
+    /// Java's `new BigDecimal(String)` does.
     pub fn parse(text: &str) -> Option<Decimal> {
-        let (int, frac) = match text.split_once('.') {
-            Some((i, f)) => (i, f),
-            None => (text, ""),
+        let (mantissa, exp) = match text.find(['e', 'E']) {
+            Some(i) => (&text[..i], text[i + 1..].parse::<i32>().ok()?),
+            None => (text, 0),
         };
-        if frac.starts_with(['+', '-']) || (int.is_empty() && frac.is_empty()) {
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let unsigned = int.trim_start_matches(['+', '-']);
+        if int.len() - unsigned.len() > 1
+            || !unsigned.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+            || (unsigned.is_empty() && frac.is_empty())
+        {
             return None;
         }
-        let digits = format!("{int}{frac}");
-        let digits = if digits == "-" || digits == "+" {
-            return None;
+        let unscaled: BigInt = format!("{int}{frac}").parse().ok()?;
+        let scale = i32::try_from(frac.len()).ok()?.checked_sub(exp)?;
+        Some(Decimal { unscaled, scale })
+    }
+
+    /// Java's `BigDecimal.toString`: plain unless the scale is negative or the
+    /// adjusted exponent is below -6, then scientific (`1E-10`, `1.5E+3`).
+    pub fn to_java_string(&self) -> String {
+        let digits = self.unscaled.magnitude().to_string();
+        let adjusted = -(self.scale as i64) + digits.len() as i64 - 1;
+        if self.scale >= 0 && adjusted >= -6 {
+            return self.to_string();
+        }
+        let sign = if self.unscaled.sign() == num_bigint::Sign::Minus {
+            "-"
         } else {
-            digits
+            ""
         };
-        let unscaled: BigInt = digits.parse().ok()?;
-        Some(Decimal {
-            unscaled,
-            scale: i32::try_from(frac.len()).ok()?,
-        })
+        let (first, rest) = digits.split_at(1);
+        let dot = if rest.is_empty() { "" } else { "." };
+        let exp_sign = if adjusted >= 0 { "+" } else { "" };
+        format!("{sign}{first}{dot}{rest}E{exp_sign}{adjusted}")
     }
 
     /// This decimal rescaled to `scale` when that loses no digits.
@@ -344,8 +362,17 @@ mod tests {
             assert_eq!(Decimal::from_bytes(&d.to_bytes(), d.scale), d);
         }
         assert_eq!(Decimal::new(5, -2).to_string(), "500");
+        assert_eq!(Decimal::new(5, -2).to_java_string(), "5E+2");
+        assert_eq!(Decimal::new(1, 10).to_java_string(), "1E-10");
+        assert_eq!(Decimal::new(-15, 8).to_java_string(), "-1.5E-7");
+        assert_eq!(Decimal::new(100, 2).to_java_string(), "1.00");
+        assert_eq!(Decimal::new(1, 6).to_java_string(), "0.000001");
         assert!(Decimal::parse("1.-2").is_none());
         assert!(Decimal::parse("abc").is_none());
+        assert!(Decimal::parse("--1").is_none());
+        for s in ["5E+2", "1E-10", "-1.5E-7"] {
+            assert_eq!(Decimal::parse(s).expect("parse").to_java_string(), s);
+        }
     }
 
     #[test]
