@@ -6,26 +6,83 @@
 
 /// Appends Java's text for an `f64`.
 pub fn write_f64(out: &mut Vec<u8>, x: f64) {
+    let a = x.abs();
+    let mut sci = format!("{a:e}");
+    if a > 0.0 && a < f64::MIN_POSITIVE && !sci.contains('.') {
+        sci = two_digits(sci, format!("{a:.1e}"), |s| {
+            s.parse::<f64>().ok().map(|y| y.total_cmp(&a))
+        });
+    }
     write_java(
         out,
         x.is_nan(),
         x.is_infinite(),
         x.is_sign_negative(),
         x == 0.0,
-        &format!("{:e}", x.abs()),
+        &sci,
     );
 }
 
 /// Appends Java's text for an `f32`.
 pub fn write_f32(out: &mut Vec<u8>, x: f32) {
+    let a = x.abs();
+    let mut sci = format!("{a:e}");
+    if a > 0.0 && a < f32::MIN_POSITIVE && !sci.contains('.') {
+        sci = two_digits(sci, format!("{a:.1e}"), |s| {
+            s.parse::<f32>().ok().map(|y| y.total_cmp(&a))
+        });
+    }
     write_java(
         out,
         x.is_nan(),
         x.is_infinite(),
         x.is_sign_negative(),
         x == 0.0,
-        &format!("{:e}", x.abs()),
+        &sci,
     );
+}
+
+/// Java's rule when one significant digit would do: among the decimals of one *or two*
+/// digits that round to the value it picks the closest (`Double.MIN_VALUE` is
+/// `4.9E-324`, not `5.0E-324`; `Float.MIN_VALUE` is `1.4E-45`). Only subnormals with a
+/// few significant bits ever have a two-digit decimal closer than the one-digit one.
+///
+/// `nearest` is the closest two-digit decimal (`d.de±N`); `cmp` parses a decimal and
+/// compares what it rounds to with the value. When `nearest` does not round to the value,
+/// its two-digit neighbour on the value's other side is the closest one that can.
+fn two_digits(
+    shortest: String,
+    nearest: String,
+    cmp: impl Fn(&str) -> Option<std::cmp::Ordering>,
+) -> String {
+    use std::cmp::Ordering;
+    let side = match cmp(&nearest) {
+        Some(Ordering::Equal) => return nearest,
+        Some(side) => side,
+        None => return shortest,
+    };
+    let Some((mantissa, exp)) = nearest.split_once('e') else {
+        return shortest;
+    };
+    let (Ok(m), Ok(mut exp)) = (mantissa.replace('.', "").parse::<i32>(), exp.parse::<i32>())
+    else {
+        return shortest;
+    };
+    // `nearest` below the value: one unit up in the second digit, else one down.
+    let mut m = if side == Ordering::Less { m + 1 } else { m - 1 };
+    if m == 100 {
+        m = 10;
+        exp += 1;
+    } else if m == 9 {
+        m = 99;
+        exp -= 1;
+    }
+    let neighbour = format!("{}.{}e{exp}", m / 10, m % 10);
+    if cmp(&neighbour) == Some(Ordering::Equal) {
+        neighbour
+    } else {
+        shortest
+    }
 }
 
 fn write_java(out: &mut Vec<u8>, nan: bool, inf: bool, negative: bool, zero: bool, sci: &str) {
@@ -117,6 +174,13 @@ mod tests {
         assert_eq!(d(f64::MIN_POSITIVE), "2.2250738585072014E-308");
         assert_eq!(d(f64::NAN), "\"NaN\"");
         assert_eq!(d(f64::NEG_INFINITY), "\"-Infinity\"");
+        // Subnormals: one or two digits, whichever decimal is closest (JDK 19+ spec).
+        assert_eq!(d(f64::from_bits(1)), "4.9E-324");
+        assert_eq!(d(-f64::from_bits(1)), "-4.9E-324");
+        assert_eq!(d(f64::from_bits(2)), "9.9E-324");
+        assert_eq!(d(f64::from_bits(3)), "1.5E-323");
+        assert_eq!(d(f64::from_bits(20)), "9.9E-323");
+        assert_eq!(d(1e-320), "1.0E-320");
     }
 
     #[test]
@@ -124,5 +188,9 @@ mod tests {
         assert_eq!(f(1.1), "1.1");
         assert_eq!(f(3.4028235e38), "3.4028235E38");
         assert_eq!(f(0.5), "0.5");
+        assert_eq!(f(f32::from_bits(1)), "1.4E-45");
+        assert_eq!(f(f32::from_bits(2)), "2.8E-45");
+        assert_eq!(f(f32::from_bits(7)), "9.8E-45");
+        assert_eq!(f(f32::from_bits(8)), "1.1E-44");
     }
 }

@@ -17,7 +17,9 @@ use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importanc
 use sluice_core::plugin::Converter;
 use sluice_core::{ConnectError, SchemaAndValue, SchemaRef};
 
-pub use read::{read_schema, read_schemaless, read_value};
+pub use read::{
+    read_schema, read_schema_with, read_schemaless, read_value, read_value_with, ReadOptions,
+};
 pub use write::{write_schema, write_str, write_value, WriteOptions};
 
 /// Config keys of the JSON converter.
@@ -62,6 +64,9 @@ pub fn config_def() -> ConfigDef {
         )
 }
 
+/// A schema kept alive with its rendered JSON.
+type CachedSchemaJson = (SchemaRef, Arc<[u8]>);
+
 /// Kafka Connect's JSON converter.
 pub struct JsonConverter {
     schemas_enable: bool,
@@ -69,7 +74,7 @@ pub struct JsonConverter {
     cache_size: usize,
     /// Schema JSON per schema `Arc` (keyed by address; the entry keeps the `Arc` alive so
     /// the address cannot be reused while cached).
-    written: Mutex<HashMap<usize, (SchemaRef, Arc<[u8]>)>>,
+    written: Mutex<HashMap<usize, CachedSchemaJson>>,
     /// Parsed schema per schema JSON text.
     parsed: Mutex<HashMap<Box<str>, SchemaRef>>,
 }
@@ -131,6 +136,12 @@ impl JsonConverter {
         Ok(bytes)
     }
 
+    fn read_opts(&self) -> ReadOptions {
+        ReadOptions {
+            replace_null_with_default: self.opts.replace_null_with_default,
+        }
+    }
+
     fn schema_from_json(&self, raw: &RawValue) -> Result<SchemaRef, ConnectError> {
         let text = raw.get();
         let mut cache = self.parsed.lock().unwrap_or_else(|p| p.into_inner());
@@ -139,7 +150,7 @@ impl JsonConverter {
         }
         let json: serde_json::Value = serde_json::from_str(text)
             .map_err(|e| ConnectError::Data(format!("invalid schema JSON: {e}")))?;
-        let schema = read_schema(&json)?;
+        let schema = read_schema_with(self.read_opts(), &json)?;
         if self.cache_size > 0 {
             if cache.len() >= self.cache_size {
                 cache.clear();
@@ -209,7 +220,7 @@ impl Converter for JsonConverter {
             return Ok(SchemaAndValue::schemaless(read_schemaless(&payload)));
         }
         let schema = self.schema_from_json(schema)?;
-        let value = read_value(Some(&schema), &payload)?;
+        let value = read_value_with(self.read_opts(), Some(&schema), &payload)?;
         Ok(SchemaAndValue {
             schema: Some(schema),
             value,

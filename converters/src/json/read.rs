@@ -10,8 +10,29 @@ fn err(msg: impl Into<String>) -> ConnectError {
     ConnectError::Data(msg.into())
 }
 
+/// How values are read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// `replace.null.with.default`: a null (or missing) value whose schema has a default
+    /// reads as the default; when off, as null (Kafka 3.7+ reads with the option too).
+    pub replace_null_with_default: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            replace_null_with_default: true,
+        }
+    }
+}
+
 /// Parses a schema in Kafka Connect's JSON form.
 pub fn read_schema(json: &Json) -> Result<SchemaRef, ConnectError> {
+    read_schema_with(ReadOptions::default(), json)
+}
+
+/// Parses a schema in Kafka Connect's JSON form; `opts` applies to its default value.
+pub fn read_schema_with(opts: ReadOptions, json: &Json) -> Result<SchemaRef, ConnectError> {
     let obj = json
         .as_object()
         .ok_or_else(|| err(format!("schema must be a JSON object, got {json}")))?;
@@ -25,16 +46,19 @@ pub fn read_schema(json: &Json) -> Result<SchemaRef, ConnectError> {
         ))
     })?;
     let mut b = match ty {
-        Type::Array => SchemaBuilder::array(read_schema(
+        Type::Array => SchemaBuilder::array(read_schema_with(
+            opts,
             obj.get("items")
                 .ok_or_else(|| err("array schema must contain \"items\""))?,
         )?),
         Type::Map => SchemaBuilder::map(
-            read_schema(
+            read_schema_with(
+                opts,
                 obj.get("keys")
                     .ok_or_else(|| err("map schema must contain \"keys\""))?,
             )?,
-            read_schema(
+            read_schema_with(
+                opts,
                 obj.get("values")
                     .ok_or_else(|| err("map schema must contain \"values\""))?,
             )?,
@@ -49,7 +73,7 @@ pub fn read_schema(json: &Json) -> Result<SchemaRef, ConnectError> {
                 let name = f.get("field").and_then(Json::as_str).ok_or_else(|| {
                     err(format!("struct field schema must contain \"field\": {f}"))
                 })?;
-                b = b.field(name, read_schema(f)?);
+                b = b.field(name, read_schema_with(opts, f)?);
             }
             b
         }
@@ -82,7 +106,7 @@ pub fn read_schema(json: &Json) -> Result<SchemaRef, ConnectError> {
     }
     if let Some(default) = obj.get("default") {
         let partial = b.clone().build();
-        let value = read_value(Some(&partial), default)?;
+        let value = read_value_with(opts, Some(&partial), default)?;
         b = b.default_value(value);
     }
     Ok(b.build())
@@ -96,11 +120,24 @@ fn int_in<T: TryFrom<i64>>(json: &Json, what: &str) -> Result<T, ConnectError> {
 
 /// Converts a JSON payload to a value of `schema`; schemaless when `schema` is `None`.
 pub fn read_value(schema: Option<&SchemaRef>, json: &Json) -> Result<Value, ConnectError> {
+    read_value_with(ReadOptions::default(), schema, json)
+}
+
+/// [`read_value`] with explicit options.
+pub fn read_value_with(
+    opts: ReadOptions,
+    schema: Option<&SchemaRef>,
+    json: &Json,
+) -> Result<Value, ConnectError> {
     let Some(schema) = schema else {
         return Ok(read_schemaless(json));
     };
     if json.is_null() {
-        if let Some(default) = &schema.default {
+        if let Some(default) = schema
+            .default
+            .as_ref()
+            .filter(|_| opts.replace_null_with_default)
+        {
             return Ok(default.clone());
         }
         if schema.optional {
@@ -116,7 +153,7 @@ pub fn read_value(schema: Option<&SchemaRef>, json: &Json) -> Result<Value, Conn
         Type::Int16 => Value::Int16(int_in(json, "an int16")?),
         Type::Int32 => Value::Int32(int_in(json, "an int32")?),
         Type::Int64 => Value::Int64(int_in(json, "an int64")?),
-        Type::Float32 => Value::Float32(read_float(json)? as f32),
+        Type::Float32 => Value::Float32(read_f32(json)?),
         Type::Float64 => Value::Float64(read_float(json)?),
         Type::Boolean => Value::Boolean(
             json.as_bool()
@@ -161,7 +198,7 @@ pub fn read_value(schema: Option<&SchemaRef>, json: &Json) -> Result<Value, Conn
             Value::Array(
                 items
                     .iter()
-                    .map(|i| read_value(item_schema, i))
+                    .map(|i| read_value_with(opts, item_schema, i))
                     .collect::<Result<_, _>>()?,
             )
         }
@@ -171,14 +208,16 @@ pub fn read_value(schema: Option<&SchemaRef>, json: &Json) -> Result<Value, Conn
             match json {
                 Json::Object(o) if ks.is_some_and(|k| k.ty == Type::String) => Value::Map(
                     o.iter()
-                        .map(|(k, v)| Ok((Value::String(k.clone()), read_value(vs, v)?)))
+                        .map(|(k, v)| Ok((Value::String(k.clone()), read_value_with(opts, vs, v)?)))
                         .collect::<Result<_, ConnectError>>()?,
                 ),
                 Json::Array(pairs) => Value::Map(
                     pairs
                         .iter()
                         .map(|p| match p.as_array().map(Vec::as_slice) {
-                            Some([k, v]) => Ok((read_value(ks, k)?, read_value(vs, v)?)),
+                            Some([k, v]) => {
+                                Ok((read_value_with(opts, ks, k)?, read_value_with(opts, vs, v)?))
+                            }
                             _ => Err(err(format!(
                                 "map entry must be a [key, value] array, got {p}"
                             ))),
@@ -196,13 +235,26 @@ pub fn read_value(schema: Option<&SchemaRef>, json: &Json) -> Result<Value, Conn
             for field in &schema.fields {
                 let v = obj.get(&field.name).unwrap_or(&Json::Null);
                 values.push(
-                    read_value(Some(&field.schema), v)
+                    read_value_with(opts, Some(&field.schema), v)
                         .map_err(|e| err(format!("field {}: {e}", field.name)))?,
                 );
             }
             Value::Struct(Struct::from_values(schema.clone(), values)?)
         }
     })
+}
+
+/// A float read as Kafka does (`BigDecimal.floatValue()`): one rounding from the decimal
+/// text, not a rounding to `f64` first (which can land on a midpoint between two floats
+/// and then round the wrong way).
+fn read_f32(json: &Json) -> Result<f32, ConnectError> {
+    match json {
+        Json::Number(n) => n
+            .to_string()
+            .parse::<f32>()
+            .map_err(|_| err(format!("invalid number {n}"))),
+        _ => read_float(json).map(|x| x as f32),
+    }
 }
 
 fn read_float(json: &Json) -> Result<f64, ConnectError> {

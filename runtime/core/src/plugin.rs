@@ -145,13 +145,14 @@ pub trait Predicate: Send {
 /// `to_connect` reads back to the same schema and value.
 pub trait Converter: Send + Sync {
     /// Serializes; `None` is Kafka's null (a tombstone).
+    #[allow(clippy::wrong_self_convention)] // Kafka Connect's name: fromConnectData
     fn from_connect(&self, topic: &str, data: &SchemaAndValue) -> Result<Option<Vec<u8>>>;
     /// Deserializes; Kafka's null becomes [`SchemaAndValue::NULL`].
     fn to_connect(&self, topic: &str, bytes: Option<&[u8]>) -> Result<SchemaAndValue>;
 }
 
 /// How a plugin describes itself for `/connector-plugins` and config validation.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct PluginInfo {
     /// The canonical class name (Kafka Connect's, where one exists).
     pub class: &'static str,

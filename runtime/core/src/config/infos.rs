@@ -67,6 +67,41 @@ pub struct ConfigInfos {
 }
 
 impl ConfigInfos {
+    /// Adds an error found beyond per-key validation (e.g. a cross-key rule) to `key`.
+    pub fn add_error(&mut self, key: &str, value: Option<&str>, message: String) {
+        match self.configs.iter_mut().find(|c| c.value.name == key) {
+            Some(c) => c.value.errors.push(message),
+            None => self.configs.push(ConfigInfo {
+                definition: unknown_key(key),
+                value: ConfigValueInfo {
+                    name: key.to_owned(),
+                    value: value.map(str::to_owned),
+                    recommended_values: Vec::new(),
+                    errors: vec![message],
+                    visible: true,
+                },
+            }),
+        }
+        self.error_count = self
+            .configs
+            .iter()
+            .filter(|c| !c.value.errors.is_empty())
+            .count();
+    }
+
+    /// Every error, as (key, message).
+    pub fn errors(&self) -> Vec<(String, String)> {
+        self.configs
+            .iter()
+            .flat_map(|c| {
+                c.value
+                    .errors
+                    .iter()
+                    .map(|e| (c.value.name.clone(), e.clone()))
+            })
+            .collect()
+    }
+
     /// Validates `props` against `def` and renders the result for the plugin `name`.
     pub fn validate(name: &str, def: &ConfigDef, props: &ConfigMap) -> ConfigInfos {
         let values = def.validate(props);
@@ -76,19 +111,7 @@ impl ConfigInfos {
             .map(|v| {
                 let definition = match def.key(&v.name) {
                     Some(k) => ConfigKeyInfo::from(k),
-                    None => ConfigKeyInfo {
-                        name: v.name.clone(),
-                        ty: "STRING".into(),
-                        required: false,
-                        default_value: None,
-                        importance: "LOW".into(),
-                        documentation: "Not a configuration of this plugin.".into(),
-                        group: None,
-                        width: "NONE".into(),
-                        display_name: v.name.clone(),
-                        dependents: Vec::new(),
-                        order: -1,
-                    },
+                    None => unknown_key(&v.name),
                 };
                 ConfigInfo {
                     definition,
@@ -108,5 +131,21 @@ impl ConfigInfos {
             groups: def.groups(),
             configs,
         }
+    }
+}
+
+fn unknown_key(name: &str) -> ConfigKeyInfo {
+    ConfigKeyInfo {
+        name: name.to_owned(),
+        ty: "STRING".into(),
+        required: false,
+        default_value: None,
+        importance: "LOW".into(),
+        documentation: "Not a declared configuration of this plugin.".into(),
+        group: None,
+        width: "NONE".into(),
+        display_name: name.to_owned(),
+        dependents: Vec::new(),
+        order: -1,
     }
 }

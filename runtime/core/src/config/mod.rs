@@ -7,7 +7,10 @@ mod def;
 mod infos;
 pub mod props;
 
-pub use def::{ConfigDef, ConfigKey, ConfigType, ConfigValue, Importance, ParsedConfig, Validator};
+pub use def::{
+    split_list, ConfigDef, ConfigErrors, ConfigKey, ConfigType, ConfigValue, Importance,
+    ParsedConfig, Validator,
+};
 pub use infos::{ConfigInfos, ConfigKeyInfo};
 
 /// A flat string map, the form every Kafka Connect config takes.

@@ -1,0 +1,398 @@
+//! Keys every connector has (Kafka Connect's `ConnectorConfig`, `SourceConnectorConfig`,
+//! `SinkConnectorConfig`), and validation of a whole connector config: framework keys,
+//! the connector's own keys, its converters and its transforms, in one `ConfigInfos`.
+
+use sluice_core::config::{
+    ConfigDef, ConfigInfos, ConfigKey, ConfigMap, ConfigType, Importance, Validator,
+};
+use sluice_core::plugin::PluginType;
+
+use super::WorkerConfig;
+use crate::registry::{self, Factory, Plugin};
+
+fn common(group: &str, order: &mut i32, key: ConfigKey) -> ConfigKey {
+    *order += 1;
+    key.group(group, *order)
+}
+
+/// The framework keys of a connector of `kind` (source or sink).
+pub fn framework_def(kind: PluginType) -> ConfigDef {
+    let mut o = 0;
+    let mut def = ConfigDef::new()
+        .define(common("Common", &mut o, ConfigKey::new("name", ConfigType::String)
+            .importance(Importance::High)
+            .validator(Validator::NonEmpty)
+            .doc("Globally unique name to use for this connector.")
+            .display("Connector name")))
+        .define(common("Common", &mut o, ConfigKey::new("connector.class", ConfigType::String)
+            .importance(Importance::High)
+            .doc("Name or alias of the class for this connector, e.g. org.apache.kafka.connect.file.FileStreamSinkConnector or FileStreamSink.")
+            .display("Connector class")))
+        .define(common("Common", &mut o, ConfigKey::new("tasks.max", ConfigType::Int)
+            .default("1")
+            .importance(Importance::High)
+            .validator(Validator::Range { min: Some(1), max: None })
+            .doc("Maximum number of tasks to use for this connector.")
+            .display("Tasks max")))
+        .define(common("Common", &mut o, ConfigKey::new("tasks.max.enforce", ConfigType::Boolean)
+            .default("true")
+            .importance(Importance::Low)
+            .doc("Whether to fail a connector that generates more tasks than tasks.max.")))
+        .define(common("Common", &mut o, ConfigKey::new("key.converter", ConfigType::Class)
+            .optional()
+            .importance(Importance::Low)
+            .doc("Converter for keys, overriding the worker's; its settings go under key.converter.*.")
+            .display("Key converter class")))
+        .define(common("Common", &mut o, ConfigKey::new("value.converter", ConfigType::Class)
+            .optional()
+            .importance(Importance::Low)
+            .doc("Converter for values, overriding the worker's; its settings go under value.converter.*.")
+            .display("Value converter class")))
+        .define(common("Common", &mut o, ConfigKey::new("header.converter", ConfigType::Class)
+            .optional()
+            .importance(Importance::Low)
+            .doc("Converter for header values, overriding the worker's.")
+            .display("Header converter class")))
+        .define(common("Common", &mut o, ConfigKey::new("config.action.reload", ConfigType::String)
+            .default("restart")
+            .importance(Importance::Low)
+            .validator(Validator::OneOf(&["none", "restart"]))
+            .doc("What to do when external config providers change a value: none or restart.")))
+        .define(ConfigKey::new("transforms", ConfigType::List)
+            .default("")
+            .importance(Importance::Low)
+            .group("Transforms", 0)
+            .doc("Aliases for the transformations to apply to records, in order.")
+            .display("Transforms"))
+        .define(ConfigKey::new("predicates", ConfigType::List)
+            .default("")
+            .importance(Importance::Low)
+            .group("Predicates", 0)
+            .doc("Aliases for the predicates used by transformations.")
+            .display("Predicates"));
+    let mut e = 0;
+    def = def
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.retry.timeout", ConfigType::Long)
+            .default("0")
+            .importance(Importance::Medium)
+            .validator(Validator::Range { min: Some(-1), max: None })
+            .doc("Maximum duration in milliseconds that a failed operation will be reattempted; 0 for no retries, -1 for infinite.")))
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.retry.delay.max.ms", ConfigType::Long)
+            .default("60000")
+            .importance(Importance::Medium)
+            .validator(Validator::Range { min: Some(1), max: None })
+            .doc("Maximum duration in milliseconds between consecutive retry attempts.")))
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.tolerance", ConfigType::String)
+            .default("none")
+            .importance(Importance::Medium)
+            .validator(Validator::OneOf(&["none", "all"]))
+            .doc("Behavior for tolerating errors during connector operation: 'none' fails the task at the first error, 'all' skips problematic records.")))
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.log.enable", ConfigType::Boolean)
+            .default("false")
+            .importance(Importance::Medium)
+            .doc("If true, write each error and the details of the failed operation and problematic record to the log.")))
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.log.include.messages", ConfigType::Boolean)
+            .default("false")
+            .importance(Importance::Medium)
+            .doc("Whether to include in the log the record that caused a failure.")))
+        .prefix("key.converter.", "key converter settings")
+        .prefix("value.converter.", "value converter settings")
+        .prefix("header.converter.", "header converter settings")
+        .prefix("transforms.", "transformation settings")
+        .prefix("predicates.", "predicate settings");
+    match kind {
+        PluginType::Sink => def
+            .define(ConfigKey::new("topics", ConfigType::List)
+                .default("")
+                .importance(Importance::High)
+                .group("Common", 100)
+                .doc("List of topics to consume, separated by commas."))
+            .define(ConfigKey::new("topics.regex", ConfigType::String)
+                .default("")
+                .importance(Importance::High)
+                .group("Common", 101)
+                .doc("Regular expression giving topics to consume."))
+            .define(ConfigKey::new("errors.deadletterqueue.topic.name", ConfigType::String)
+                .default("")
+                .importance(Importance::Medium)
+                .group("Error Handling", 10)
+                .doc("The name of the topic to be used as the dead letter queue (DLQ) for records that error."))
+            .define(ConfigKey::new("errors.deadletterqueue.topic.replication.factor", ConfigType::Short)
+                .default("3")
+                .importance(Importance::Medium)
+                .group("Error Handling", 11)
+                .doc("Replication factor used to create the dead letter queue topic when it doesn't already exist."))
+            .define(ConfigKey::new("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean)
+                .default("false")
+                .importance(Importance::Medium)
+                .group("Error Handling", 12)
+                .doc("If true, add headers containing error context to the messages written to the dead letter queue."))
+            .prefix("consumer.override.", "consumer settings for this connector's tasks"),
+        _ => def
+            .define(ConfigKey::new("exactly.once.support", ConfigType::String)
+                .default("requested")
+                .importance(Importance::Medium)
+                .group("Exactly Once Support", 1)
+                .validator(Validator::OneOf(&["requested", "required"]))
+                .doc("Whether exactly-once delivery is required (distributed mode with exactly.once.source.support=enabled) or merely requested."))
+            .define(ConfigKey::new("transaction.boundary", ConfigType::String)
+                .default("poll")
+                .importance(Importance::Medium)
+                .group("Exactly Once Support", 2)
+                .validator(Validator::OneOf(&["poll", "interval", "connector"]))
+                .doc("Transaction boundaries for exactly-once source connectors."))
+            .define(ConfigKey::new("transaction.boundary.interval.ms", ConfigType::Long)
+                .optional()
+                .importance(Importance::Low)
+                .group("Exactly Once Support", 3)
+                .doc("Transaction interval when transaction.boundary=interval."))
+            .define(ConfigKey::new("offsets.storage.topic", ConfigType::String)
+                .optional()
+                .importance(Importance::Low)
+                .group("offsets.topic", 1)
+                .doc("A separate offsets topic for this connector (distributed mode)."))
+            .define(ConfigKey::new("topic.creation.groups", ConfigType::List)
+                .default("")
+                .importance(Importance::Low)
+                .group("Topic Creation", 1)
+                .doc("Groups of configurations for topics created by source connectors."))
+            .prefix("topic.creation.", "topic creation settings")
+            .prefix("producer.override.", "producer settings for this connector's tasks"),
+    }
+}
+
+/// `errors.tolerance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorTolerance {
+    /// Fail the task at the first bad record.
+    None,
+    /// Skip bad records.
+    All,
+}
+
+/// A validated connector config.
+#[derive(Debug, Clone)]
+pub struct ConnectorConfig {
+    /// `name`.
+    pub name: String,
+    /// The plugin `connector.class` named.
+    pub plugin: &'static Plugin,
+    /// `tasks.max`.
+    pub tasks_max: usize,
+    /// Key converter class and settings (connector's, else the worker's).
+    pub key_converter: (String, ConfigMap),
+    /// Value converter class and settings.
+    pub value_converter: (String, ConfigMap),
+    /// Header converter class and settings.
+    pub header_converter: (String, ConfigMap),
+    /// `errors.tolerance`.
+    pub errors_tolerance: ErrorTolerance,
+    /// `errors.log.enable`.
+    pub errors_log_enable: bool,
+    /// `errors.log.include.messages`.
+    pub errors_log_include_messages: bool,
+    /// `topics` (sinks).
+    pub topics: Vec<String>,
+    /// `topics.regex` (sinks), empty when unset.
+    pub topics_regex: String,
+    /// The config as given.
+    pub originals: ConfigMap,
+}
+
+fn converter_for(
+    role: &str,
+    props: &ConfigMap,
+    worker: &WorkerConfig,
+    worker_class: &str,
+) -> (String, ConfigMap) {
+    let key = format!("{role}.converter");
+    let prefix = format!("{key}.");
+    match props.get(&key) {
+        Some(class) => (
+            class.trim().to_owned(),
+            props
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|k| (k.to_owned(), v.clone())))
+                .collect(),
+        ),
+        None => (worker_class.to_owned(), worker.with_prefix(&prefix)),
+    }
+}
+
+/// Validates a whole connector config: the `ConfigInfos` for REST, and the parsed
+/// config when there is no error.
+pub fn validate_connector(
+    props: &ConfigMap,
+    worker: &WorkerConfig,
+) -> (ConfigInfos, Option<ConnectorConfig>) {
+    let class = props.get("connector.class").map(|c| c.trim()).unwrap_or("");
+    let plugin = registry::find(class)
+        .filter(|p| matches!(p.factory, Factory::Source { .. } | Factory::Sink { .. }));
+    let kind = plugin.map_or(PluginType::Source, |p| p.info.kind);
+    let mut def = framework_def(kind);
+    if let Some(p) = plugin {
+        def = (p.info.config)().merge(&def);
+    }
+    let name = plugin.map_or("Connector", |p| p.info.simple_name());
+    let mut infos = ConfigInfos::validate(name, &def, props);
+    if plugin.is_none() && !class.is_empty() {
+        infos.add_error(
+            "connector.class",
+            Some(class),
+            format!(
+                "Invalid value {class} for configuration connector.class: not a known connector; available: {}",
+                registry::names_of(&[PluginType::Source, PluginType::Sink])
+            ),
+        );
+    }
+    for (key, why) in def.not_needed_in(props) {
+        tracing::info!(key, "connector setting accepted but not needed: {why}");
+    }
+    let converters = [
+        (
+            "key",
+            converter_for("key", props, worker, &worker.key_converter),
+        ),
+        (
+            "value",
+            converter_for("value", props, worker, &worker.value_converter),
+        ),
+        (
+            "header",
+            converter_for("header", props, worker, &worker.header_converter),
+        ),
+    ];
+    for (role, (class, settings)) in &converters {
+        if let Err(e) = registry::converter(class, role, settings) {
+            infos.add_error(&format!("{role}.converter"), Some(class), e.to_string());
+        }
+    }
+    check_transforms(props, &mut infos);
+    let get = |k: &str| props.get(k).map(|s| s.trim()).unwrap_or("");
+    if kind == PluginType::Sink {
+        let (topics, regex) = (get("topics"), get("topics.regex"));
+        if !topics.is_empty() && !regex.is_empty() {
+            infos.add_error(
+                "topics",
+                Some(topics),
+                "topics and topics.regex are mutually exclusive options, but both are set.".into(),
+            );
+        } else if topics.is_empty() && regex.is_empty() {
+            infos.add_error(
+                "topics",
+                None,
+                "Must configure one of topics or topics.regex".into(),
+            );
+        }
+        let dlq = get("errors.deadletterqueue.topic.name");
+        if !dlq.is_empty() {
+            infos.add_error(
+                "errors.deadletterqueue.topic.name",
+                Some(dlq),
+                format!("Invalid value {dlq} for configuration errors.deadletterqueue.topic.name: dead-letter topics are not supported yet; remove the key or leave it empty"),
+            );
+        }
+    } else if get("exactly.once.support").eq_ignore_ascii_case("required") {
+        infos.add_error(
+            "exactly.once.support",
+            Some("required"),
+            "Invalid value required for configuration exactly.once.support: exactly-once source delivery needs distributed mode; use requested here".into(),
+        );
+    }
+    if infos.error_count > 0 {
+        return (infos, None);
+    }
+    let Some(plugin) = plugin else {
+        return (infos, None);
+    };
+    let parsed = match def.parse(props) {
+        Ok(p) => p,
+        Err(e) => {
+            for (k, msg) in e.0 {
+                infos.add_error(&k, props.get(&k).map(String::as_str), msg);
+            }
+            return (infos, None);
+        }
+    };
+    let [(_, key), (_, value), (_, header)] = converters;
+    let config = ConnectorConfig {
+        name: parsed.string("name").unwrap_or_default().trim().to_owned(),
+        plugin,
+        tasks_max: parsed.long("tasks.max").max(1) as usize,
+        key_converter: key,
+        value_converter: value,
+        header_converter: header,
+        errors_tolerance: if parsed
+            .string_or_default("errors.tolerance")
+            .eq_ignore_ascii_case("all")
+        {
+            ErrorTolerance::All
+        } else {
+            ErrorTolerance::None
+        },
+        errors_log_enable: parsed.bool("errors.log.enable"),
+        errors_log_include_messages: parsed.bool("errors.log.include.messages"),
+        topics: if kind == PluginType::Sink {
+            parsed.list("topics")
+        } else {
+            Vec::new()
+        },
+        topics_regex: if kind == PluginType::Sink {
+            parsed.string_or_default("topics.regex").trim().to_owned()
+        } else {
+            String::new()
+        },
+        originals: props.clone(),
+    };
+    (infos, Some(config))
+}
+
+/// Transforms are listed in `transforms`; each alias needs `transforms.<alias>.type`
+/// naming a known transformation (predicates likewise). No transformation or predicate
+/// ships yet, so a listed alias is refused naming what is available, and settings of
+/// aliases that are not listed are refused too.
+fn check_transforms(props: &ConfigMap, infos: &mut ConfigInfos) {
+    let list = |key: &str| {
+        props
+            .get(key)
+            .map(|t| sluice_core::config::split_list(t))
+            .unwrap_or_default()
+    };
+    let sections = [
+        ("transforms", list("transforms"), PluginType::Transformation),
+        ("predicates", list("predicates"), PluginType::Predicate),
+    ];
+    for (section, aliases, kind) in &sections {
+        for alias in aliases {
+            let key = format!("{section}.{alias}.type");
+            let message = match props.get(&key) {
+                None => format!("Missing required configuration \"{key}\" which has no default value: the class for alias {alias}"),
+                Some(t) => format!(
+                    "Invalid value {t} for configuration {key}: not a known {}; available: {}",
+                    kind.name(),
+                    match registry::names_of(&[*kind]) {
+                        s if s.is_empty() => "none in this build".to_owned(),
+                        s => s,
+                    }
+                ),
+            };
+            infos.add_error(&key, props.get(&key).map(String::as_str), message);
+        }
+        let prefix = format!("{section}.");
+        for (k, v) in props.range(prefix.clone()..) {
+            let Some(rest) = k.strip_prefix(&prefix) else {
+                break;
+            };
+            let alias = rest.split('.').next().unwrap_or("");
+            if !aliases.iter().any(|a| a == alias) {
+                infos.add_error(
+                    k,
+                    Some(v),
+                    format!(
+                        "Unknown configuration \"{k}\": alias {alias} is not listed in {section}"
+                    ),
+                );
+            }
+        }
+    }
+}

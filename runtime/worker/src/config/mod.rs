@@ -1,0 +1,11 @@
+//! Worker and connector configuration: reading Kafka Connect's `.properties` and
+//! JSON files, the worker's keys, the framework keys every connector has, and
+//! whole-config validation (framework + connector + converters + transforms).
+
+mod connector;
+mod files;
+mod worker;
+
+pub use connector::{framework_def, validate_connector, ConnectorConfig, ErrorTolerance};
+pub use files::{read_connector_file, read_worker_file, FileError};
+pub use worker::{worker_def, WorkerConfig};

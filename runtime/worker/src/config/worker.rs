@@ -1,0 +1,170 @@
+//! The worker's keys, as Kafka Connect's `WorkerConfig` / `StandaloneConfig` name them.
+
+use std::time::Duration;
+
+use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
+
+const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
+const HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
+
+/// Every key a standalone worker accepts.
+pub fn worker_def() -> ConfigDef {
+    let not_needed = "plugins are compiled into the sluice binary";
+    ConfigDef::new()
+        .define(
+            ConfigKey::new("bootstrap.servers", ConfigType::List)
+                .default("localhost:9092")
+                .importance(Importance::High)
+                .doc("Kafka brokers to connect to, host:port, comma-separated."),
+        )
+        .define(
+            ConfigKey::new("key.converter", ConfigType::Class)
+                .default(JSON_CONVERTER)
+                .importance(Importance::High)
+                .doc("Converter for record keys, by class name or alias; its settings go under key.converter.*."),
+        )
+        .define(
+            ConfigKey::new("value.converter", ConfigType::Class)
+                .default(JSON_CONVERTER)
+                .importance(Importance::High)
+                .doc("Converter for record values; its settings go under value.converter.*."),
+        )
+        .define(
+            ConfigKey::new("header.converter", ConfigType::Class)
+                .default(HEADER_CONVERTER)
+                .importance(Importance::Low)
+                .doc("Converter for header values; its settings go under header.converter.*."),
+        )
+        .define(
+            ConfigKey::new("offset.storage.file.filename", ConfigType::String)
+                .importance(Importance::High)
+                .validator(Validator::NonEmpty)
+                .doc("File to store source connector offsets in (standalone mode); written atomically."),
+        )
+        .define(
+            ConfigKey::new("offset.flush.interval.ms", ConfigType::Long)
+                .default("60000")
+                .importance(Importance::Low)
+                .validator(Validator::Range { min: Some(1), max: None })
+                .doc("Interval at which to commit acknowledged offsets (sources) and flush + commit (sinks)."),
+        )
+        .define(
+            ConfigKey::new("offset.flush.timeout.ms", ConfigType::Long)
+                .default("5000")
+                .importance(Importance::Low)
+                .validator(Validator::Range { min: Some(0), max: None })
+                .doc("Longest wait for records to be acknowledged when flushing at shutdown."),
+        )
+        .define(
+            ConfigKey::new("task.shutdown.graceful.timeout.ms", ConfigType::Long)
+                .default("5000")
+                .importance(Importance::Low)
+                .validator(Validator::Range { min: Some(0), max: None })
+                .doc("Longest wait for a task to stop gracefully."),
+        )
+        .define(
+            ConfigKey::new("listeners", ConfigType::List)
+                .default("http://127.0.0.1:8083")
+                .importance(Importance::Low)
+                .doc("REST API listener, http://host:port. Port 0 picks a free port."),
+        )
+        .define(
+            ConfigKey::new("rest.advertised.host.name", ConfigType::String)
+                .optional()
+                .importance(Importance::Low)
+                .doc("Host name other workers and clients use to reach this worker."),
+        )
+        .define(
+            ConfigKey::new("rest.advertised.port", ConfigType::Int)
+                .optional()
+                .importance(Importance::Low)
+                .doc("Port other workers and clients use to reach this worker."),
+        )
+        .define(
+            ConfigKey::new("rest.advertised.listener", ConfigType::String)
+                .optional()
+                .importance(Importance::Low)
+                .validator(Validator::OneOf(&["http"]))
+                .doc("Listener scheme to advertise."),
+        )
+        .prefix("key.converter.", "settings of the key converter")
+        .prefix("value.converter.", "settings of the value converter")
+        .prefix("header.converter.", "settings of the header converter")
+        .prefix("producer.", "librdkafka producer settings for source tasks")
+        .prefix("consumer.", "librdkafka consumer settings for sink tasks")
+        .prefix("admin.", "librdkafka admin client settings")
+        .not_needed("plugin.path", not_needed)
+        .not_needed("plugin.discovery", not_needed)
+        .not_needed("connector.client.config.override.policy", "producer.override.* and consumer.override.* are always allowed")
+        .not_needed("metric.reporters", "metrics are served by the REST API")
+        .not_needed("metrics.sample.window.ms", "metrics are served by the REST API")
+        .not_needed("metrics.num.samples", "metrics are served by the REST API")
+        .not_needed("metrics.recording.level", "metrics are served by the REST API")
+        .not_needed("topic.tracking.enable", "not tracked")
+        .not_needed("topic.tracking.allow.reset", "not tracked")
+        .not_needed("internal.key.converter", "internal topics always use JSON")
+        .not_needed("internal.value.converter", "internal topics always use JSON")
+        .not_needed("internal.key.converter.schemas.enable", "internal topics always use JSON")
+        .not_needed("internal.value.converter.schemas.enable", "internal topics always use JSON")
+        .not_needed("client.dns.lookup", "librdkafka resolves all addresses")
+}
+
+/// A validated worker config.
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// `bootstrap.servers`, comma-joined for librdkafka.
+    pub bootstrap_servers: String,
+    /// `key.converter` class.
+    pub key_converter: String,
+    /// `value.converter` class.
+    pub value_converter: String,
+    /// `header.converter` class.
+    pub header_converter: String,
+    /// `offset.storage.file.filename`.
+    pub offset_file: String,
+    /// `offset.flush.interval.ms`.
+    pub offset_flush_interval: Duration,
+    /// `offset.flush.timeout.ms`.
+    pub offset_flush_timeout: Duration,
+    /// `task.shutdown.graceful.timeout.ms`.
+    pub shutdown_timeout: Duration,
+    /// `listeners` (first one).
+    pub listener: String,
+    /// Every given key, for prefixed settings.
+    pub originals: ConfigMap,
+}
+
+impl WorkerConfig {
+    /// Validates and reads a worker config.
+    pub fn parse(props: &ConfigMap) -> Result<Self, sluice_core::config::ConfigErrors> {
+        let def = worker_def();
+        let p = def.parse(props)?;
+        for (key, why) in def.not_needed_in(props) {
+            tracing::info!(key, "worker setting accepted but not needed: {why}");
+        }
+        let ms = |k: &str| Duration::from_millis(p.long(k).max(0) as u64);
+        Ok(WorkerConfig {
+            bootstrap_servers: p.list("bootstrap.servers").join(","),
+            key_converter: p.string_or_default("key.converter").to_owned(),
+            value_converter: p.string_or_default("value.converter").to_owned(),
+            header_converter: p.string_or_default("header.converter").to_owned(),
+            offset_file: p
+                .string("offset.storage.file.filename")
+                .unwrap_or_default()
+                .to_owned(),
+            offset_flush_interval: ms("offset.flush.interval.ms"),
+            offset_flush_timeout: ms("offset.flush.timeout.ms"),
+            shutdown_timeout: ms("task.shutdown.graceful.timeout.ms"),
+            listener: p.list("listeners").into_iter().next().unwrap_or_default(),
+            originals: props.clone(),
+        })
+    }
+
+    /// Keys under `prefix`, with the prefix stripped.
+    pub fn with_prefix(&self, prefix: &str) -> ConfigMap {
+        self.originals
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
+            .collect()
+    }
+}

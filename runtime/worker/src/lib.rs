@@ -1,0 +1,13 @@
+//! The Sluice worker: CLI, standalone herder, task executors, Kafka I/O, the offset
+//! store and the REST API. The `sluice` binary is a thin `main` over [`standalone`].
+
+pub mod config;
+pub mod herder;
+pub mod kafka;
+pub mod offsets;
+pub mod registry;
+pub mod rest;
+pub mod sink;
+pub mod source;
+pub mod standalone;
+pub mod task;

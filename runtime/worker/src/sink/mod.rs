@@ -1,0 +1,221 @@
+//! The sink task executor: consumer → converters → transforms → `put`, and commits.
+//!
+//! Kafka offsets are committed only after `flush` returned for everything `put` so far,
+//! so a crash re-delivers what was not yet durable in the target (at-least-once). The
+//! consumer joins group `connect-<name>` with a static `group.instance.id` per task,
+//! so a restarted task gets its partitions back without waiting for the old member to
+//! expire.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use futures::StreamExt;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Headers as _, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use sluice_core::config::ConfigMap;
+use sluice_core::plugin::{SinkTask, Transform};
+use sluice_core::{ConnectError, Headers, Record, SinkRecord, TopicPartition};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
+
+/// Most records handed to one `put`.
+const MAX_BATCH: usize = 2000;
+
+/// Everything a sink task needs to run.
+pub struct SinkTaskRunner {
+    /// Which task.
+    pub id: TaskId,
+    /// The task.
+    pub task: Box<dyn SinkTask>,
+    /// Its config.
+    pub config: ConfigMap,
+    /// Its converters.
+    pub converters: Converters,
+    /// Its transform chain.
+    pub transforms: Vec<Box<dyn Transform>>,
+    /// `errors.*`.
+    pub policy: ErrorPolicy,
+    /// Consumer settings.
+    pub consumer: ClientConfig,
+    /// `topics`.
+    pub topics: Vec<String>,
+    /// `topics.regex` (empty when unset).
+    pub topics_regex: String,
+    /// `offset.flush.interval.ms`.
+    pub flush_interval: Duration,
+}
+
+impl SinkTaskRunner {
+    /// Runs until `stop` turns true or the task fails; flushes and commits at the end.
+    pub async fn run(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        state: SharedState,
+    ) -> Result<(), ConnectError> {
+        let consumer: StreamConsumer = self.consumer.create().map_err(|e| {
+            ConnectError::Fatal(format!("creating the consumer of {}: {e}", self.id))
+        })?;
+        let regex = (!self.topics_regex.is_empty()).then(|| {
+            if self.topics_regex.starts_with('^') {
+                self.topics_regex.clone()
+            } else {
+                format!("^{}", self.topics_regex)
+            }
+        });
+        let subscription: Vec<&str> = match &regex {
+            Some(r) => vec![r.as_str()],
+            None => self.topics.iter().map(String::as_str).collect(),
+        };
+        consumer
+            .subscribe(&subscription)
+            .map_err(|e| ConnectError::Fatal(format!("subscribing to {subscription:?}: {e}")))?;
+        self.task.start(&self.config).await?;
+        crate::task::set_state(&state, "RUNNING", None);
+        tracing::info!(task = %self.id, topics = ?subscription, "sink task started");
+
+        let mut positions: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+        let mut dirty = false;
+        let mut next_flush = Instant::now() + self.flush_interval;
+        let mut stream = consumer.stream().ready_chunks(MAX_BATCH);
+        let result: Result<(), ConnectError> = async {
+            loop {
+                let chunk = tokio::select! {
+                    biased;
+                    _ = stop.changed() => return Ok(()),
+                    _ = tokio::time::sleep_until(next_flush) => {
+                        if dirty {
+                            self.flush_and_commit(&consumer, &positions).await?;
+                            dirty = false;
+                        }
+                        next_flush = Instant::now() + self.flush_interval;
+                        continue;
+                    }
+                    chunk = stream.next() => match chunk {
+                        Some(c) => c,
+                        None => return Err(ConnectError::Fatal("the consumer stream ended".into())),
+                    },
+                };
+                let mut batch = Vec::with_capacity(chunk.len());
+                for msg in chunk {
+                    let msg = match msg {
+                        Ok(m) => m,
+                        Err(e) => {
+                            tracing::warn!(task = %self.id, error = %e, "consumer error; retrying");
+                            continue;
+                        }
+                    };
+                    positions.insert(
+                        TopicPartition {
+                            topic: msg.topic().to_owned(),
+                            partition: msg.partition(),
+                        },
+                        msg.offset() + 1,
+                    );
+                    dirty = true;
+                    if let Some(r) = self.convert_message(&msg)? {
+                        batch.push(r);
+                    }
+                }
+                if !batch.is_empty() {
+                    self.task.put(batch).await?;
+                }
+            }
+        }
+        .await;
+        drop(stream);
+        let committed = if result.is_ok() && dirty {
+            self.flush_and_commit(&consumer, &positions).await
+        } else {
+            Ok(())
+        };
+        if let Err(e) = self.task.stop().await {
+            tracing::warn!(task = %self.id, error = %e, "sink task stop failed");
+        }
+        tracing::info!(task = %self.id, "sink task stopped");
+        result.and(committed)
+    }
+
+    async fn flush_and_commit(
+        &mut self,
+        consumer: &StreamConsumer,
+        positions: &BTreeMap<TopicPartition, i64>,
+    ) -> Result<(), ConnectError> {
+        self.task.flush(positions).await?;
+        let mut tpl = TopicPartitionList::with_capacity(positions.len());
+        for (tp, offset) in positions {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*offset))
+                .map_err(|e| ConnectError::Fatal(format!("offset list: {e}")))?;
+        }
+        consumer.commit(&tpl, CommitMode::Sync).map_err(|e| {
+            ConnectError::Retriable(format!("committing offsets of {}: {e}", self.id))
+        })?;
+        tracing::debug!(task = %self.id, partitions = positions.len(), "committed sink offsets");
+        Ok(())
+    }
+
+    fn convert_message(
+        &mut self,
+        msg: &BorrowedMessage<'_>,
+    ) -> Result<Option<SinkRecord>, ConnectError> {
+        let topic = msg.topic();
+        let described = || format!("{}-{}@{}", topic, msg.partition(), msg.offset());
+        let key = match self.converters.key.to_connect(topic, msg.key()) {
+            Ok(k) => k,
+            Err(e) => {
+                self.policy
+                    .on_record_error(&self.id, Stage::KeyConverter, e, &described())?;
+                return Ok(None);
+            }
+        };
+        let value = match self.converters.value.to_connect(topic, msg.payload()) {
+            Ok(v) => v,
+            Err(e) => {
+                self.policy
+                    .on_record_error(&self.id, Stage::ValueConverter, e, &described())?;
+                return Ok(None);
+            }
+        };
+        let mut headers = Headers::default();
+        if let Some(hs) = msg.headers() {
+            for h in hs.iter() {
+                match self.converters.header.to_connect(topic, h.value) {
+                    Ok(v) => headers.add(h.key, v),
+                    Err(e) => {
+                        self.policy.on_record_error(
+                            &self.id,
+                            Stage::HeaderConverter,
+                            e,
+                            &described(),
+                        )?;
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        let record = Record {
+            topic: topic.to_owned(),
+            partition: Some(msg.partition()),
+            key,
+            value,
+            timestamp: msg.timestamp().to_millis(),
+            headers,
+        };
+        let record = match apply_transforms(&mut self.transforms, record) {
+            Ok(Some(r)) => r,
+            Ok(None) => return Ok(None),
+            Err(e) => {
+                self.policy
+                    .on_record_error(&self.id, Stage::Transformation, e, &described())?;
+                return Ok(None);
+            }
+        };
+        Ok(Some(SinkRecord {
+            record,
+            kafka_partition: msg.partition(),
+            kafka_offset: msg.offset(),
+        }))
+    }
+}

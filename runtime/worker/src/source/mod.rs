@@ -1,0 +1,235 @@
+//! The source task executor: `poll` → transforms → converters → producer, and the
+//! offset commits that make delivery at-least-once.
+//!
+//! Why no acknowledged-but-uncommitted gap and no committed-but-unacknowledged record:
+//! every record (even one a transform dropped) enters one FIFO in `poll` order; the
+//! [`acks`] task awaits each delivery future in that order and only then records the
+//! record's offset as committable. A commit therefore writes, per source partition, the
+//! offset of the last record of an acknowledged *prefix* of the stream. After a crash
+//! the task resumes after that offset; records after it may be sent again (duplicates),
+//! none before it can be missing. A delivery failure stops the prefix for good and
+//! fails the task.
+
+mod acks;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::types::RDKafkaErrorCode;
+use sluice_core::config::ConfigMap;
+use sluice_core::plugin::{SourceTask, SourceTaskContext, Transform};
+use sluice_core::{ConnectError, SourceRecord};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use crate::offsets::FileOffsetStore;
+use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
+use acks::{AckState, InFlight};
+
+/// Records sent but not yet acknowledged, at most (librdkafka bounds bytes too).
+const MAX_IN_FLIGHT: usize = 100_000;
+
+/// Everything a source task needs to run.
+pub struct SourceTaskRunner {
+    /// Which task.
+    pub id: TaskId,
+    /// The task.
+    pub task: Box<dyn SourceTask>,
+    /// Its config.
+    pub config: ConfigMap,
+    /// Its converters.
+    pub converters: Converters,
+    /// Its transform chain.
+    pub transforms: Vec<Box<dyn Transform>>,
+    /// `errors.*`.
+    pub policy: ErrorPolicy,
+    /// Its producer.
+    pub producer: FutureProducer,
+    /// Where offsets go.
+    pub offsets: Arc<FileOffsetStore>,
+    /// `offset.flush.interval.ms`.
+    pub flush_interval: Duration,
+    /// `offset.flush.timeout.ms`.
+    pub flush_timeout: Duration,
+}
+
+impl SourceTaskRunner {
+    /// Runs until `stop` turns true or the task fails; commits what Kafka acknowledged.
+    pub async fn run(
+        mut self,
+        mut stop: watch::Receiver<bool>,
+        state: SharedState,
+    ) -> Result<(), ConnectError> {
+        let context = SourceTaskContext::new(self.offsets.offsets_for(&self.id.connector));
+        self.task.start(&self.config, context).await?;
+        crate::task::set_state(&state, "RUNNING", None);
+        tracing::info!(task = %self.id, "source task started");
+        let acks = Arc::new(AckState::default());
+        let (tx, rx) = mpsc::channel::<InFlight>(MAX_IN_FLIGHT);
+        let acker = tokio::spawn(acks::ack_in_order(rx, acks.clone()));
+        let mut next_flush = Instant::now() + self.flush_interval;
+        let result: Result<(), ConnectError> = async {
+            loop {
+                if let Some(e) = acks.failure() {
+                    return Err(e);
+                }
+                let batch = tokio::select! {
+                    biased;
+                    _ = stop.changed() => return Ok(()),
+                    _ = tokio::time::sleep_until(next_flush) => {
+                        self.commit(&acks).await?;
+                        next_flush = Instant::now() + self.flush_interval;
+                        continue;
+                    }
+                    batch = self.task.poll() => batch?,
+                };
+                for record in batch {
+                    self.send(record, &tx).await?;
+                }
+            }
+        }
+        .await;
+        // Shutdown: everything sent gets its chance to be acknowledged, then commit.
+        drop(tx);
+        let deadline = self.flush_timeout;
+        let producer = self.producer.clone();
+        let flushed = tokio::task::spawn_blocking(move || producer.flush(deadline)).await;
+        if let Ok(Err(e)) = flushed {
+            tracing::warn!(task = %self.id, error = %e, "producer flush at shutdown did not finish; unacknowledged records will be sent again after restart");
+        }
+        if tokio::time::timeout(self.flush_timeout, acker)
+            .await
+            .is_err()
+        {
+            tracing::warn!(task = %self.id, "acknowledgements still pending at shutdown");
+        }
+        let committed = self.commit(&acks).await;
+        if let Err(e) = self.task.stop().await {
+            tracing::warn!(task = %self.id, error = %e, "source task stop failed");
+        }
+        tracing::info!(task = %self.id, "source task stopped");
+        result
+            .and(committed)
+            .and(acks.failure().map_or(Ok(()), Err))
+    }
+
+    async fn commit(&mut self, acks: &AckState) -> Result<(), ConnectError> {
+        let offsets = acks.take_committable();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let n = offsets.len();
+        self.offsets
+            .commit(&self.id.connector, offsets)
+            .map_err(|e| ConnectError::Fatal(e.to_string()))?;
+        tracing::debug!(task = %self.id, partitions = n, "committed source offsets");
+        self.task.commit().await
+    }
+
+    async fn send(
+        &mut self,
+        record: SourceRecord,
+        tx: &mpsc::Sender<InFlight>,
+    ) -> Result<(), ConnectError> {
+        let SourceRecord {
+            source_partition,
+            source_offset,
+            record,
+        } = record;
+        let transformed = if self.transforms.is_empty() {
+            Ok(Some(record))
+        } else {
+            let topic = record.topic.clone();
+            apply_transforms(&mut self.transforms, record).map_err(|e| (e, topic))
+        };
+        let delivery = match transformed {
+            Err((e, topic)) => {
+                self.policy
+                    .on_record_error(&self.id, Stage::Transformation, e, &topic)?;
+                None
+            }
+            Ok(None) => None,
+            Ok(Some(record)) => match self.convert_and_produce(&record).await {
+                Ok(delivery) => Some(delivery),
+                Err((stage, e)) => {
+                    self.policy.on_record_error(&self.id, stage, e, &record)?;
+                    None
+                }
+            },
+        };
+        tx.send(InFlight {
+            partition: source_partition,
+            offset: source_offset,
+            delivery,
+        })
+        .await
+        .map_err(|_| ConnectError::Fatal("the acknowledgement tracker stopped".into()))
+    }
+
+    async fn convert_and_produce(
+        &mut self,
+        record: &sluice_core::Record,
+    ) -> Result<rdkafka::producer::DeliveryFuture, (Stage, ConnectError)> {
+        let topic = record.topic.as_str();
+        let key = self
+            .converters
+            .key
+            .from_connect(topic, &record.key)
+            .map_err(|e| (Stage::KeyConverter, e))?;
+        let value = self
+            .converters
+            .value
+            .from_connect(topic, &record.value)
+            .map_err(|e| (Stage::ValueConverter, e))?;
+        let mut headers = None;
+        if !record.headers.is_empty() {
+            let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
+            for header in record.headers.iter() {
+                let bytes = self
+                    .converters
+                    .header
+                    .from_connect(topic, &header.value)
+                    .map_err(|e| (Stage::HeaderConverter, e))?;
+                h = h.insert(Header {
+                    key: &header.key,
+                    value: bytes.as_deref(),
+                });
+            }
+            headers = Some(h);
+        }
+        loop {
+            let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
+            if let Some(k) = &key {
+                fr = fr.key(k.as_slice());
+            }
+            if let Some(v) = &value {
+                fr = fr.payload(v.as_slice());
+            }
+            if let Some(p) = record.partition {
+                fr = fr.partition(p);
+            }
+            if let Some(ts) = record.timestamp {
+                fr = fr.timestamp(ts);
+            }
+            if let Some(h) = &headers {
+                fr = fr.headers(h.clone());
+            }
+            match self.producer.send_result(fr) {
+                Ok(delivery) => return Ok(delivery),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                    // librdkafka's buffer is full: wait for deliveries (backpressure).
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((e, _)) => {
+                    return Err((
+                        Stage::ValueConverter,
+                        ConnectError::Fatal(format!("producing to topic {topic} failed: {e}")),
+                    ))
+                }
+            }
+        }
+    }
+}

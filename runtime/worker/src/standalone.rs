@@ -1,0 +1,164 @@
+//! `sluice standalone`: one process, offsets in a local file, connectors from files.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::config::{
+    read_connector_file, read_worker_file, validate_connector, ConnectorConfig, WorkerConfig,
+};
+use crate::herder::Herder;
+use crate::kafka;
+use crate::offsets::FileOffsetStore;
+
+/// Why standalone mode could not start; each names the file, key or address at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A config file could not be read.
+    #[error(transparent)]
+    File(#[from] crate::config::FileError),
+    /// The worker config is invalid.
+    #[error("worker config {path}: {errors}")]
+    Worker {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        errors: sluice_core::config::ConfigErrors,
+    },
+    /// A connector config is invalid.
+    #[error("connector config {path}: {} invalid configuration value{}:{}", .errors.len(), if .errors.len() == 1 { "" } else { "s" }, .errors.iter().map(|(_, e)| format!("\n  - {e}")).collect::<String>())]
+    Connector {
+        /// The file.
+        path: String,
+        /// (key, message) pairs.
+        errors: Vec<(String, String)>,
+    },
+    /// Two connector files share a name.
+    #[error("connector name {0} is used by more than one connector file")]
+    DuplicateName(String),
+    /// The offset file is unusable.
+    #[error(transparent)]
+    Offsets(#[from] crate::offsets::OffsetError),
+    /// The REST listener could not start.
+    #[error("REST listener {listener}: {reason}")]
+    Listener {
+        /// The `listeners` value.
+        listener: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// A connector could not start.
+    #[error("starting connector {name}: {source}")]
+    Start {
+        /// Connector name.
+        name: String,
+        /// Cause.
+        #[source]
+        source: sluice_core::ConnectError,
+    },
+}
+
+/// Reads and validates every file before anything starts, so a bad file changes nothing.
+pub fn load(
+    worker_file: &Path,
+    connector_files: &[PathBuf],
+) -> Result<(WorkerConfig, Vec<ConnectorConfig>), StartError> {
+    let worker_props = read_worker_file(worker_file)?;
+    let worker = WorkerConfig::parse(&worker_props).map_err(|errors| StartError::Worker {
+        path: worker_file.display().to_string(),
+        errors,
+    })?;
+    let mut connectors: Vec<ConnectorConfig> = Vec::new();
+    for path in connector_files {
+        let props = read_connector_file(path)?;
+        let (infos, parsed) = validate_connector(&props, &worker);
+        let parsed = parsed.ok_or_else(|| StartError::Connector {
+            path: path.display().to_string(),
+            errors: infos.errors(),
+        })?;
+        if connectors.iter().any(|c| c.name == parsed.name) {
+            return Err(StartError::DuplicateName(parsed.name));
+        }
+        connectors.push(parsed);
+    }
+    Ok((worker, connectors))
+}
+
+fn listener_addr(listener: &str) -> Result<String, StartError> {
+    let err = |reason: &str| StartError::Listener {
+        listener: listener.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest = listener
+        .strip_prefix("http://")
+        .ok_or_else(|| err("only http:// listeners are supported, e.g. http://127.0.0.1:8083"))?;
+    let rest = rest.trim_end_matches('/');
+    if rest.starts_with(':') {
+        return Ok(format!("0.0.0.0{rest}"));
+    }
+    if rest.rsplit_once(':').is_none() {
+        return Err(err("the listener needs a port, e.g. http://127.0.0.1:8083"));
+    }
+    Ok(rest.to_owned())
+}
+
+fn cluster_id(worker: &WorkerConfig) -> Option<String> {
+    let consumer: BaseConsumer = kafka::admin_config(worker).create().ok()?;
+    consumer.client().fetch_cluster_id(Duration::from_secs(5))
+}
+
+/// Runs standalone mode until `shutdown` resolves, then stops gracefully.
+pub async fn run(
+    worker: WorkerConfig,
+    connectors: Vec<ConnectorConfig>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), StartError> {
+    let offsets = Arc::new(FileOffsetStore::open(&worker.offset_file)?);
+    let addr = listener_addr(&worker.listener)?;
+    let listener =
+        tokio::net::TcpListener::bind(&addr)
+            .await
+            .map_err(|e| StartError::Listener {
+                listener: worker.listener.clone(),
+                reason: format!("cannot bind {addr}: {e}"),
+            })?;
+    let local = listener.local_addr().map_err(|e| StartError::Listener {
+        listener: worker.listener.clone(),
+        reason: e.to_string(),
+    })?;
+    let worker_for_id = worker.clone();
+    let cluster = tokio::task::spawn_blocking(move || cluster_id(&worker_for_id))
+        .await
+        .ok()
+        .flatten();
+    let herder = Arc::new(Herder::new(worker, local.to_string(), offsets, cluster));
+    let app = crate::rest::router(herder.clone());
+    let (rest_stop_tx, rest_stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = rest_stop_rx.await;
+            })
+            .await
+    });
+    tracing::info!(address = %local, "REST API listening");
+    let mut started = Ok(());
+    for c in connectors {
+        let name = c.name.clone();
+        if let Err(source) = herder.start_connector(c).await {
+            started = Err(StartError::Start { name, source });
+            break;
+        }
+    }
+    if started.is_ok() {
+        shutdown.await;
+        tracing::info!("stopping: flushing and committing offsets");
+    }
+    herder.stop_all().await;
+    let _ = rest_stop_tx.send(());
+    let _ = server.await;
+    tracing::info!("stopped");
+    started
+}
