@@ -10,6 +10,7 @@ mod read;
 mod write;
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::value::RawValue;
@@ -75,6 +76,8 @@ pub struct JsonConverter {
     /// Schema JSON per schema `Arc` (keyed by address; the entry keeps the `Arc` alive so
     /// the address cannot be reused while cached).
     written: Mutex<HashMap<usize, CachedSchemaJson>>,
+    /// Capacity for the next output buffer (the last output's size).
+    size_hint: AtomicUsize,
     /// Parsed schema per schema JSON text.
     parsed: Mutex<HashMap<Box<str>, SchemaRef>>,
 }
@@ -104,6 +107,7 @@ impl JsonConverter {
             },
             cache_size: usize::try_from(parsed.long("schemas.cache.size")).unwrap_or(0),
             written: Mutex::new(HashMap::new()),
+            size_hint: AtomicUsize::new(256),
             parsed: Mutex::new(HashMap::new()),
         })
     }
@@ -172,7 +176,7 @@ impl Converter for JsonConverter {
         if data.schema.is_none() && data.value.is_null() {
             return Ok(None);
         }
-        let mut out = Vec::with_capacity(256);
+        let mut out = Vec::with_capacity(self.size_hint.load(Ordering::Relaxed));
         if self.schemas_enable {
             out.extend_from_slice(b"{\"schema\":");
             match &data.schema {
@@ -185,6 +189,8 @@ impl Converter for JsonConverter {
         } else {
             write_value(&mut out, data.schema.as_deref(), &data.value, self.opts)?;
         }
+        // The next record is likely the same size: allocate once instead of growing.
+        self.size_hint.store(out.len() + 64, Ordering::Relaxed);
         Ok(Some(out))
     }
 

@@ -20,31 +20,42 @@ pub struct WriteOptions {
     pub replace_null_with_default: bool,
 }
 
+/// For each byte: 0 when it is written as is, else the character after the backslash
+/// (`u` for the `\u00XX` form).
+static ESCAPES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
 /// Appends a JSON string literal, escaping as Jackson does.
 pub fn write_str(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push(b'"');
     let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
     let mut start = 0;
     for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0..=0x1f => b"",
-            _ => continue,
-        };
+        let esc = ESCAPES[b as usize];
+        if esc == 0 {
+            continue;
+        }
         out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
-            out.extend_from_slice(b"\\u00");
-            out.push(HEX[(b >> 4) as usize]);
-            out.push(HEX[(b & 0xf) as usize]);
-        } else {
-            out.extend_from_slice(escape);
+        out.push(b'\\');
+        out.push(esc);
+        if esc == b'u' {
+            out.extend_from_slice(&[b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 0xf) as usize]]);
         }
         start = i + 1;
     }
@@ -52,27 +63,8 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-fn write_int(out: &mut Vec<u8>, n: impl itoa_like::Int) {
-    n.write(out);
-}
-
-mod itoa_like {
-    use std::io::Write as _;
-
-    pub trait Int {
-        fn write(self, out: &mut Vec<u8>);
-    }
-
-    macro_rules! int {
-        ($($t:ty),*) => {$(
-            impl Int for $t {
-                fn write(self, out: &mut Vec<u8>) {
-                    let _ = write!(out, "{self}");
-                }
-            }
-        )*};
-    }
-    int!(i8, i16, i32, i64, usize);
+fn write_int<I: itoa::Integer>(out: &mut Vec<u8>, n: I) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
 /// Appends the JSON form of `schema`.
@@ -243,7 +235,7 @@ pub fn write_value(
             )?;
         }
         (Type::Struct, Value::Struct(s)) => {
-            if s.schema().as_ref() != schema {
+            if !s.has_schema(schema) {
                 return Err(ConnectError::Data(format!(
                     "Mismatching schema: struct {} written with schema {}",
                     s.schema().name().unwrap_or("(unnamed)"),

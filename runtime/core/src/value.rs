@@ -160,6 +160,12 @@ impl Struct {
         &self.schema
     }
 
+    /// True when this struct's schema is `schema`: the same allocation (the common
+    /// case, checked first) or an equal one.
+    pub fn has_schema(&self, schema: &Schema) -> bool {
+        std::ptr::eq(self.schema.as_ref(), schema) || self.schema.as_ref() == schema
+    }
+
     /// Values in field order.
     pub fn values(&self) -> &[Value] {
         &self.values
@@ -300,7 +306,7 @@ impl Value {
                 })
             }
             (Value::Struct(s), Type::Struct) => {
-                if s.schema().as_ref() != schema {
+                if !s.has_schema(schema) {
                     return Err(ConnectError::Data(format!(
                         "struct schema {} does not match the field's schema {}",
                         s.schema().name().unwrap_or("(unnamed)"),
