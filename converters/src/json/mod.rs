@@ -27,6 +27,13 @@ pub use write::{write_schema, write_str, write_value, WriteOptions};
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(
+            ConfigKey::new("converter.type", ConfigType::String)
+                .optional()
+                .importance(Importance::Low)
+                .doc("How this converter will be used: key, value or header.")
+                .validator(Validator::OneOf(&["key", "value", "header"])),
+        )
+        .define(
             ConfigKey::new("schemas.enable", ConfigType::Boolean)
                 .default("true")
                 .importance(Importance::High)
@@ -55,13 +62,6 @@ pub fn config_def() -> ConfigDef {
                 .importance(Importance::Low)
                 .doc("Whether to replace fields that have a default value and that are null to the default value.")
                 .display("Replace null with default"),
-        )
-        .define(
-            ConfigKey::new("converter.type", ConfigType::String)
-                .optional()
-                .importance(Importance::Low)
-                .doc("How this converter will be used: key, value or header.")
-                .validator(Validator::OneOf(&["key", "value", "header"])),
         )
 }
 

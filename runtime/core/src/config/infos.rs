@@ -105,7 +105,7 @@ impl ConfigInfos {
     /// Validates `props` against `def` and renders the result for the plugin `name`.
     pub fn validate(name: &str, def: &ConfigDef, props: &ConfigMap) -> ConfigInfos {
         let values = def.validate(props);
-        let error_count = values.iter().filter(|v| !v.errors.is_empty()).count();
+        let error_count = values.iter().map(|v| v.errors.len()).sum();
         let configs = values
             .into_iter()
             .map(|v| {

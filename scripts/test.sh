@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what the tests need (system packages, the Rust
+# components, a Python venv with the pinned servers), checks formatting and lints,
+# then runs every test against real servers started on loopback by sluice-testkit.
+set -euo pipefail
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+
+eval "$(scripts/test-env.sh)"
+for component in rustfmt clippy; do
+    if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+        rustup component add "$component"
+    fi
+done
+
+echo "==> cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "==> cargo clippy --all-targets -- -D warnings" >&2
+cargo clippy --workspace --all-targets -- -D warnings
+echo "==> cargo test" >&2
+cargo test --workspace --no-fail-fast -- --nocapture 2>&1 | grep -v '^$'
