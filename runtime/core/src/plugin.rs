@@ -135,6 +135,32 @@ pub trait Transform: Send {
     fn apply(&mut self, record: Record) -> Result<Option<Record>>;
 }
 
+/// Builds a transform from its settings: the keys under `transforms.<alias>.`, prefix
+/// stripped, without `type`, `predicate` and `negate` (the runtime handles those).
+pub type TransformFactory = fn(&ConfigMap) -> Result<Box<dyn Transform>>;
+
+/// Builds a predicate from its settings (keys under `predicates.<alias>.`, stripped,
+/// without `type`).
+pub type PredicateFactory = fn(&ConfigMap) -> Result<Box<dyn Predicate>>;
+
+/// A transformation plugin: its identity and how to build it.
+#[derive(Debug, Clone, Copy)]
+pub struct TransformPlugin {
+    /// Class, aliases, kind [`PluginType::Transformation`], config keys.
+    pub info: PluginInfo,
+    /// Builds an instance.
+    pub build: TransformFactory,
+}
+
+/// A predicate plugin: its identity and how to build it.
+#[derive(Debug, Clone, Copy)]
+pub struct PredicatePlugin {
+    /// Class, aliases, kind [`PluginType::Predicate`], config keys.
+    pub info: PluginInfo,
+    /// Builds an instance.
+    pub build: PredicateFactory,
+}
+
 /// A condition on a record, for conditional transforms.
 pub trait Predicate: Send {
     /// True when the record matches.

@@ -199,8 +199,10 @@ impl EventShape {
     /// deletes of earlier ids.
     pub fn event(&self, seed: u64, seq: u64, now_ms: i64) -> SourceRecord {
         let h = mix(seed ^ mix(seq));
-        let earlier = 1 + (mix(h) % (seq + 1)) as i64;
-        let (op, id, before, after) = match h % 10 {
+        let earlier = 1 + (mix(h) % seq.max(1)) as i64;
+        // The first event is always an insert; later ones update or delete earlier ids.
+        let kind = if seq == 0 { 0 } else { h % 10 };
+        let (op, id, before, after) = match kind {
             0..=6 => ("c", seq as i64 + 1, None, Some(self.row(seq as i64 + 1, h))),
             7 | 8 => (
                 "u",

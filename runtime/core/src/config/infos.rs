@@ -82,11 +82,7 @@ impl ConfigInfos {
                 },
             }),
         }
-        self.error_count = self
-            .configs
-            .iter()
-            .filter(|c| !c.value.errors.is_empty())
-            .count();
+        self.error_count = self.configs.iter().map(|c| c.value.errors.len()).sum();
     }
 
     /// Every error, as (key, message).
