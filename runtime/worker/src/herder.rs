@@ -193,7 +193,7 @@ impl Herder {
                     task: task(),
                     config: task_config.clone(),
                     converters,
-                    transforms: Vec::new(),
+                    transforms: crate::chain::build(&config.originals)?,
                     policy,
                     producer,
                     offsets: self.offsets.clone(),
@@ -211,7 +211,7 @@ impl Herder {
                     task: task(),
                     config: task_config.clone(),
                     converters,
-                    transforms: Vec::new(),
+                    transforms: crate::chain::build(&config.originals)?,
                     policy,
                     consumer: kafka::consumer_config(
                         &self.worker,

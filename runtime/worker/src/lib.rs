@@ -1,6 +1,7 @@
 //! The Sluice worker: CLI, standalone herder, task executors, Kafka I/O, the offset
 //! store and the REST API. The `sluice` binary is a thin `main` over [`standalone`].
 
+pub mod chain;
 pub mod config;
 pub mod herder;
 pub mod kafka;

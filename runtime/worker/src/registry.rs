@@ -7,7 +7,8 @@ use sluice_converters::{
 };
 use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_core::plugin::{
-    Converter, PluginInfo, PluginType, SinkConnector, SinkTask, SourceConnector, SourceTask,
+    Converter, PluginInfo, PluginType, PredicatePlugin, SinkConnector, SinkTask, SourceConnector,
+    SourceTask, TransformPlugin,
 };
 use sluice_core::ConnectError;
 
@@ -140,6 +141,85 @@ pub static PLUGINS: &[Plugin] = &[
         }),
     },
 ];
+
+/// Transformation plugins: built-ins, then WASM.
+static TRANSFORM_SETS: &[&[TransformPlugin]] = &[];
+
+/// Predicate plugins.
+static PREDICATE_SETS: &[&[PredicatePlugin]] = &[];
+
+/// The transformation answering to `name`.
+pub fn transform(name: &str) -> Option<&'static TransformPlugin> {
+    let name = name.trim();
+    TRANSFORM_SETS
+        .iter()
+        .flat_map(|s| s.iter())
+        .find(|t| t.info.answers_to(name))
+}
+
+/// The predicate answering to `name`.
+pub fn predicate(name: &str) -> Option<&'static PredicatePlugin> {
+    let name = name.trim();
+    PREDICATE_SETS
+        .iter()
+        .flat_map(|s| s.iter())
+        .find(|p| p.info.answers_to(name))
+}
+
+fn or_none(names: Vec<&str>) -> String {
+    if names.is_empty() {
+        "none in this build".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// Every transformation class, for error messages.
+pub fn transform_names() -> String {
+    or_none(
+        TRANSFORM_SETS
+            .iter()
+            .flat_map(|s| s.iter())
+            .map(|t| t.info.class)
+            .collect(),
+    )
+}
+
+/// Every predicate class, for error messages.
+pub fn predicate_names() -> String {
+    or_none(
+        PREDICATE_SETS
+            .iter()
+            .flat_map(|s| s.iter())
+            .map(|p| p.info.class)
+            .collect(),
+    )
+}
+
+/// Every plugin's description, connectors and converters first.
+pub fn all_infos() -> impl Iterator<Item = &'static PluginInfo> {
+    PLUGINS
+        .iter()
+        .map(|p| &p.info)
+        .chain(
+            TRANSFORM_SETS
+                .iter()
+                .flat_map(|s| s.iter())
+                .map(|t| &t.info),
+        )
+        .chain(
+            PREDICATE_SETS
+                .iter()
+                .flat_map(|s| s.iter())
+                .map(|p| &p.info),
+        )
+}
+
+/// The description of the plugin answering to `name`, of any kind.
+pub fn find_info(name: &str) -> Option<&'static PluginInfo> {
+    let name = name.trim();
+    all_infos().find(|i| i.answers_to(name))
+}
 
 /// The plugin answering to `name` (class or alias).
 pub fn find(name: &str) -> Option<&'static Plugin> {

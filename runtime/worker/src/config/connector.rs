@@ -267,7 +267,7 @@ pub fn validate_connector(
             infos.add_error(&format!("{role}.converter"), Some(class), e.to_string());
         }
     }
-    check_transforms(props, &mut infos);
+    crate::chain::validate(props, &mut infos);
     let get = |k: &str| props.get(k).map(|s| s.trim()).unwrap_or("");
     if kind == PluginType::Sink {
         let (topics, regex) = (get("topics"), get("topics.regex"));
@@ -345,54 +345,4 @@ pub fn validate_connector(
         originals: props.clone(),
     };
     (infos, Some(config))
-}
-
-/// Transforms are listed in `transforms`; each alias needs `transforms.<alias>.type`
-/// naming a known transformation (predicates likewise). No transformation or predicate
-/// ships yet, so a listed alias is refused naming what is available, and settings of
-/// aliases that are not listed are refused too.
-fn check_transforms(props: &ConfigMap, infos: &mut ConfigInfos) {
-    let list = |key: &str| {
-        props
-            .get(key)
-            .map(|t| sluice_core::config::split_list(t))
-            .unwrap_or_default()
-    };
-    let sections = [
-        ("transforms", list("transforms"), PluginType::Transformation),
-        ("predicates", list("predicates"), PluginType::Predicate),
-    ];
-    for (section, aliases, kind) in &sections {
-        for alias in aliases {
-            let key = format!("{section}.{alias}.type");
-            let message = match props.get(&key) {
-                None => format!("Missing required configuration \"{key}\" which has no default value: the class for alias {alias}"),
-                Some(t) => format!(
-                    "Invalid value {t} for configuration {key}: not a known {}; available: {}",
-                    kind.name(),
-                    match registry::names_of(&[*kind]) {
-                        s if s.is_empty() => "none in this build".to_owned(),
-                        s => s,
-                    }
-                ),
-            };
-            infos.add_error(&key, props.get(&key).map(String::as_str), message);
-        }
-        let prefix = format!("{section}.");
-        for (k, v) in props.range(prefix.clone()..) {
-            let Some(rest) = k.strip_prefix(&prefix) else {
-                break;
-            };
-            let alias = rest.split('.').next().unwrap_or("");
-            if !aliases.iter().any(|a| a == alias) {
-                infos.add_error(
-                    k,
-                    Some(v),
-                    format!(
-                        "Unknown configuration \"{k}\": alias {alias} is not listed in {section}"
-                    ),
-                );
-            }
-        }
-    }
 }

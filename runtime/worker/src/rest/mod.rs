@@ -15,7 +15,7 @@ use sluice_core::plugin::PluginType;
 
 use crate::config::{framework_def, validate_connector};
 use crate::herder::Herder;
-use crate::registry::{self, PLUGINS};
+use crate::registry;
 
 /// An error response.
 struct ApiError(StatusCode, String);
@@ -214,20 +214,19 @@ async fn list_plugins(Query(q): Query<HashMap<String, String>>) -> Json<Vec<Json
         .get("connectorsOnly")
         .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
     Json(
-        PLUGINS
-            .iter()
-            .filter(|p| !connectors_only || matches!(p.info.kind, PluginType::Source | PluginType::Sink))
-            .map(|p| json!({"class": p.info.class, "type": p.info.kind.name(), "version": sluice_core::VERSION}))
+        registry::all_infos()
+            .filter(|i| !connectors_only || matches!(i.kind, PluginType::Source | PluginType::Sink))
+            .map(|i| json!({"class": i.class, "type": i.kind.name(), "version": sluice_core::VERSION}))
             .collect(),
     )
 }
 
 async fn plugin_config(Path(plugin): Path<String>) -> Reply {
-    let p = registry::find(&plugin)
+    let p = registry::find_info(&plugin)
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("Unknown plugin {plugin}.")))?;
-    let mut def = (p.info.config)();
-    if matches!(p.info.kind, PluginType::Source | PluginType::Sink) {
-        def = def.merge(&framework_def(p.info.kind));
+    let mut def = (p.config)();
+    if matches!(p.kind, PluginType::Source | PluginType::Sink) {
+        def = def.merge(&framework_def(p.kind));
     }
     let keys: Vec<ConfigKeyInfo> = def.keys().iter().map(ConfigKeyInfo::from).collect();
     Ok(Json(keys).into_response())
