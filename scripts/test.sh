@@ -18,4 +18,4 @@ cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "==> cargo test" >&2
-cargo test --workspace --no-fail-fast -- --nocapture 2>&1 | grep -v '^$'
+cargo test --workspace --no-fail-fast -- --nocapture

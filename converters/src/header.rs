@@ -1,10 +1,11 @@
 //! Kafka Connect's default header converter (`SimpleHeaderConverter`): strings as
-//! UTF-8, other values as their text; read back as strings.
+//! UTF-8, other values as their text; read back as strings. It writes what
+//! `StringConverter` writes.
 
 use sluice_core::plugin::Converter;
 use sluice_core::{ConnectError, SchemaAndValue};
 
-use crate::string::{text_of, StringConverter};
+use crate::string::StringConverter;
 
 /// Header values as text.
 #[derive(Debug, Default)]
@@ -15,10 +16,10 @@ pub struct SimpleHeaderConverter {
 impl Converter for SimpleHeaderConverter {
     fn from_connect(
         &self,
-        _topic: &str,
+        topic: &str,
         data: &SchemaAndValue,
     ) -> Result<Option<Vec<u8>>, ConnectError> {
-        Ok(text_of(&data.value)?.map(String::into_bytes))
+        self.strings.from_connect(topic, data)
     }
 
     fn to_connect(

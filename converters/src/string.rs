@@ -21,7 +21,7 @@ impl Default for StringConverter {
 }
 
 /// A value's text, as Java's `toString` gives it for primitives; JSON for the rest.
-pub(crate) fn text_of(value: &Value) -> Result<Option<String>, ConnectError> {
+fn text_of(value: &Value) -> Result<Option<String>, ConnectError> {
     Ok(match value {
         Value::Null => None,
         Value::String(s) => Some(s.clone()),
