@@ -299,6 +299,7 @@ pub fn validate_connector(
             "Invalid value required for configuration exactly.once.support: exactly-once source delivery needs distributed mode; use requested here".into(),
         );
     }
+    refuse_unsupported(props, &mut infos);
     if infos.error_count > 0 {
         return (infos, None);
     }
@@ -345,4 +346,96 @@ pub fn validate_connector(
         originals: props.clone(),
     };
     (infos, Some(config))
+}
+
+/// Keys Kafka Connect acts on that this build does not act on yet: refused when set to
+/// anything but their no-op value, never silently ignored.
+fn refuse_unsupported(props: &ConfigMap, infos: &mut ConfigInfos) {
+    if let Some(v) = props
+        .get("errors.retry.timeout")
+        .filter(|v| v.trim() != "0")
+    {
+        infos.add_error(
+            "errors.retry.timeout",
+            Some(v),
+            format!("Invalid value {v} for configuration errors.retry.timeout: retrying failed operations is not supported yet; remove the key or set it to 0"),
+        );
+    }
+    for (k, v) in props.range("topic.creation.".to_owned()..) {
+        if !k.starts_with("topic.creation.") {
+            break;
+        }
+        if k == "topic.creation.groups" && v.trim().is_empty() {
+            continue;
+        }
+        infos.add_error(
+            k,
+            Some(v),
+            format!("Invalid value {v} for configuration {k}: topic creation by connectors is not supported yet; create the topics beforehand and remove the key"),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker() -> WorkerConfig {
+        let mut w = ConfigMap::new();
+        w.insert("offset.storage.file.filename".into(), "/tmp/x".into());
+        WorkerConfig::parse(&w).expect("worker config")
+    }
+
+    fn errors_of(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut c: ConfigMap = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        c.insert("name".into(), "n".into());
+        let (infos, parsed) = validate_connector(&c, &worker());
+        assert_eq!(parsed.is_none(), !infos.errors().is_empty());
+        infos.errors()
+    }
+
+    #[test]
+    fn a_valid_source_parses() {
+        assert!(errors_of(&[("connector.class", "datagen")]).is_empty());
+    }
+
+    #[test]
+    fn unsupported_keys_are_refused_not_ignored() {
+        let e = errors_of(&[
+            ("connector.class", "datagen"),
+            ("errors.retry.timeout", "30000"),
+            ("topic.creation.default.partitions", "3"),
+            ("exactly.once.support", "required"),
+        ]);
+        let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys.len(), 3, "{e:?}");
+        assert!(keys.contains(&"errors.retry.timeout"));
+        assert!(keys.contains(&"topic.creation.default.partitions"));
+        assert!(keys.contains(&"exactly.once.support"));
+        assert!(errors_of(&[
+            ("connector.class", "datagen"),
+            ("errors.retry.timeout", "0")
+        ])
+        .is_empty());
+    }
+
+    #[test]
+    fn converter_settings_are_validated_by_the_converter() {
+        let e = errors_of(&[
+            ("connector.class", "datagen"),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            ("value.converter.decimal.format", "HEX"),
+        ]);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert!(
+            e[0].1.contains("decimal.format") && e[0].1.contains("BASE64, NUMERIC"),
+            "{e:?}"
+        );
+    }
 }
