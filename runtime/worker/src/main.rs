@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc: the per-record path allocates and frees many small buffers across threads
+/// (converter output on a runtime thread, freed after librdkafka copied it).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Sluice: change-data-capture connectors, Kafka Connect compatible.
 #[derive(Debug, Parser)]
 #[command(name = "sluice", version, about)]
