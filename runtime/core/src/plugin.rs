@@ -67,10 +67,29 @@ pub trait SinkConnector: Send + Sync {
     }
 }
 
-/// What a source task is given at start: the last committed offset of each source partition.
+/// Where a task publishes its progress (e.g. snapshot rows done / estimated, rows/s);
+/// the worker shows the latest value in the task's `/status` entry as `progress`.
+#[derive(Debug, Clone, Default)]
+pub struct Progress(std::sync::Arc<std::sync::Mutex<Option<serde_json::Value>>>);
+
+impl Progress {
+    /// Replaces the published progress (`None` clears it).
+    pub fn set(&self, value: Option<serde_json::Value>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = value;
+    }
+
+    /// The latest progress.
+    pub fn get(&self) -> Option<serde_json::Value> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// What a source task is given at start: the last committed offset of each source
+/// partition, and where to publish progress.
 #[derive(Debug, Clone, Default)]
 pub struct SourceTaskContext {
     offsets: BTreeMap<String, OffsetMap>,
+    progress: Progress,
 }
 
 impl SourceTaskContext {
@@ -81,7 +100,19 @@ impl SourceTaskContext {
                 .into_iter()
                 .map(|(p, o)| (partition_key(&p), o))
                 .collect(),
+            progress: Progress::default(),
         }
+    }
+
+    /// The same offsets, publishing progress to `progress`.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Where to publish progress.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 
     /// The committed offset of `partition`, if any.

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use sluice_core::config::ConfigMap;
-use sluice_core::plugin::PluginType;
+use sluice_core::plugin::{PluginType, Progress};
 use sluice_core::ConnectError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -22,6 +22,7 @@ use crate::task::{set_state, Converters, ErrorPolicy, SharedState, StateInfo, Ta
 struct TaskHandle {
     config: ConfigMap,
     state: SharedState,
+    progress: Progress,
     stop: watch::Sender<bool>,
     join: Option<JoinHandle<()>>,
 }
@@ -121,6 +122,7 @@ impl Herder {
             state: name,
             worker_id: self.worker_id.clone(),
             trace: None,
+            progress: None,
         }))
     }
 
@@ -179,6 +181,7 @@ impl Herder {
         let converters = Converters::for_connector(config)?;
         let policy = ErrorPolicy::of(config);
         let run_state = state.clone();
+        let progress = Progress::default();
         let join = match config.plugin.factory {
             Factory::Source { task, .. } => {
                 let producer = kafka::producer_config(
@@ -197,6 +200,7 @@ impl Herder {
                     policy,
                     producer,
                     offsets: self.offsets.clone(),
+                    progress: progress.clone(),
                     flush_interval: self.worker.offset_flush_interval,
                     flush_timeout: self.worker.offset_flush_timeout,
                 };
@@ -233,6 +237,7 @@ impl Herder {
         Ok(TaskHandle {
             config: task_config,
             state,
+            progress,
             stop: stop_tx,
             join: Some(join),
         })
@@ -272,9 +277,12 @@ impl Herder {
                 .tasks
                 .iter()
                 .enumerate()
-                .map(|(id, t)| TaskStatus {
-                    id,
-                    state: read(&t.state),
+                .map(|(id, t)| {
+                    let mut state = read(&t.state);
+                    if state.state == "RUNNING" {
+                        state.progress = t.progress.get();
+                    }
+                    TaskStatus { id, state }
                 })
                 .collect(),
             kind: kind_name(e.config.plugin.info.kind),

@@ -94,6 +94,13 @@ pub static PLUGINS: &[Plugin] = &[
         },
     },
     Plugin {
+        info: sluice_connector_mysql::INFO,
+        factory: Factory::Source {
+            connector: || Box::<sluice_connector_mysql::MySqlConnector>::default(),
+            task: || Box::<sluice_connector_mysql::MySqlTask>::default(),
+        },
+    },
+    Plugin {
         info: datagen::INFO,
         factory: Factory::Source {
             connector: || Box::<datagen::DatagenConnector>::default(),

@@ -35,6 +35,9 @@ pub struct StateInfo {
     /// Why it failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<String>,
+    /// What a running task reports of its progress (e.g. a snapshot's rows done / estimated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub progress: Option<serde_json::Value>,
 }
 
 /// A state shared between a running task and the REST API.

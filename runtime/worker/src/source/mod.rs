@@ -20,7 +20,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
 use sluice_core::config::ConfigMap;
-use sluice_core::plugin::{SourceTask, SourceTaskContext, Transform};
+use sluice_core::plugin::{Progress, SourceTask, SourceTaskContext, Transform};
 use sluice_core::{ConnectError, SourceRecord};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -50,6 +50,8 @@ pub struct SourceTaskRunner {
     pub producer: FutureProducer,
     /// Where offsets go.
     pub offsets: Arc<FileOffsetStore>,
+    /// Where the task publishes progress for `/status`.
+    pub progress: Progress,
     /// `offset.flush.interval.ms`.
     pub flush_interval: Duration,
     /// `offset.flush.timeout.ms`.
@@ -63,7 +65,8 @@ impl SourceTaskRunner {
         mut stop: watch::Receiver<bool>,
         state: SharedState,
     ) -> Result<(), ConnectError> {
-        let context = SourceTaskContext::new(self.offsets.offsets_for(&self.id.connector));
+        let context = SourceTaskContext::new(self.offsets.offsets_for(&self.id.connector))
+            .with_progress(self.progress.clone());
         self.task.start(&self.config, context).await?;
         crate::task::set_state(&state, "RUNNING", None);
         tracing::info!(task = %self.id, "source task started");
