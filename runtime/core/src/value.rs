@@ -171,6 +171,16 @@ impl Struct {
         &self.values
     }
 
+    /// The values in field order, consuming the struct (lets a transform reuse the vector).
+    pub fn into_values(self) -> Vec<Value> {
+        self.values
+    }
+
+    /// The schema and the values, consuming the struct.
+    pub fn into_parts(self) -> (SchemaRef, Vec<Value>) {
+        (self.schema, self.values)
+    }
+
     /// Values in field order, mutable.
     pub fn values_mut(&mut self) -> &mut [Value] {
         &mut self.values

@@ -150,10 +150,10 @@ pub static PLUGINS: &[Plugin] = &[
 ];
 
 /// Transformation plugins: built-ins, then WASM.
-static TRANSFORM_SETS: &[&[TransformPlugin]] = &[];
+static TRANSFORM_SETS: &[&[TransformPlugin]] = &[sluice_transforms::TRANSFORMS];
 
 /// Predicate plugins.
-static PREDICATE_SETS: &[&[PredicatePlugin]] = &[];
+static PREDICATE_SETS: &[&[PredicatePlugin]] = &[sluice_transforms::PREDICATES];
 
 /// The transformation answering to `name`.
 pub fn transform(name: &str) -> Option<&'static TransformPlugin> {
