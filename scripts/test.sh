@@ -13,6 +13,11 @@ for component in rustfmt clippy; do
     fi
 done
 
+# WASM transform plugins (examples/wasm-transform) are built for this target by the tests.
+if ! rustup target list --installed 2>/dev/null | grep -q '^wasm32-wasip2$'; then
+    rustup target add wasm32-wasip2
+fi
+
 echo "==> cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "==> cargo clippy --all-targets -- -D warnings" >&2
