@@ -150,7 +150,10 @@ pub static PLUGINS: &[Plugin] = &[
 ];
 
 /// Transformation plugins: built-ins, then WASM.
-static TRANSFORM_SETS: &[&[TransformPlugin]] = &[sluice_transforms::TRANSFORMS];
+static TRANSFORM_SETS: &[&[TransformPlugin]] = &[
+    sluice_transforms::TRANSFORMS,
+    std::slice::from_ref(&sluice_wasm::WASM_TRANSFORM),
+];
 
 /// Predicate plugins.
 static PREDICATE_SETS: &[&[PredicatePlugin]] = &[sluice_transforms::PREDICATES];
