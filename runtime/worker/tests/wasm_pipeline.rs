@@ -119,6 +119,28 @@ fn wasm_plugins_transform_and_fail_only_what_they_must() {
             ),
         ),
     );
+    let routed = write(
+        dir,
+        "route.json",
+        &datagen(
+            "route",
+            &format!("{p}r"),
+            40,
+            &format!(
+                r#""transforms.w.module": "{}", "transforms.w.config.field": "value.op", "transforms.w.config.value": "d", "transforms.w.config.prefix": "{p}.routed.""#,
+                plugin("filter_route").display()
+            ),
+        ),
+    );
+    let routed_out = dir.join("routed.txt");
+    let routed_sink = write(
+        dir,
+        "routed-sink.json",
+        &format!(
+            r#"{{"name": "routed-sink", "config": {{"connector.class": "FileStreamSink", "file": "{}", "topics": "{p}.routed.customers"}}}}"#,
+            routed_out.display()
+        ),
+    );
     let out = dir.join("masked.txt");
     let sink = write(
         dir,
@@ -128,7 +150,19 @@ fn wasm_plugins_transform_and_fail_only_what_they_must() {
             out.display()
         ),
     );
-    let mut worker = Worker::start(dir, port, &[mask, tolerant, strict_hog, strict_trap, sink]);
+    let mut worker = Worker::start(
+        dir,
+        port,
+        &[
+            mask,
+            tolerant,
+            strict_hog,
+            strict_trap,
+            sink,
+            routed,
+            routed_sink,
+        ],
+    );
 
     wait_until(
         Duration::from_secs(60),
@@ -159,6 +193,42 @@ fn wasm_plugins_transform_and_fail_only_what_they_must() {
             );
         }
     }
+
+    // filter-route: deletes dropped, the rest routed to <prefix>.routed.<table>; the
+    // datagen stream of 40 events holds creates, updates and deletes.
+    wait_until(
+        Duration::from_secs(60),
+        "the routed connector to finish its 40 events",
+        || {
+            worker.get("/connectors/route/status").1.contains("RUNNING")
+                && std::fs::read_to_string(dir.join("connect.offsets"))
+                    .map(|t| {
+                        t.contains(r#"{"server":"PFXr"}],{"seq":39}"#.replace("PFX", &p).as_str())
+                    })
+                    .unwrap_or(false)
+        },
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "routed records in the sink file",
+        || {
+            std::fs::read_to_string(&routed_out)
+                .map(|t| !t.is_empty())
+                .unwrap_or(false)
+        },
+    );
+    let routed_text = std::fs::read_to_string(&routed_out).unwrap();
+    let n = routed_text.lines().count();
+    assert!(
+        n > 20 && n < 40,
+        "some events dropped, the rest routed: {n} lines\n{routed_text}"
+    );
+    assert!(
+        routed_text
+            .lines()
+            .all(|l| l.contains("op=c") || l.contains("op=u")),
+        "{routed_text}"
+    );
 
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while !(status(&worker, "hog").contains("FAILED") && status(&worker, "trap").contains("FAILED"))
