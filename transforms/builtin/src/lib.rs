@@ -9,8 +9,12 @@
 //! key, the value and what is allowed.
 //!
 //! Transforms that rebuild schemas (Cast, Flatten, InsertField, ReplaceField,
-//! ExtractNewRecordState, …) cache the rebuilt schema per input schema `Arc`, so the
-//! per-record cost is moving values into a new struct, never rebuilding a schema.
+//! ExtractNewRecordState, …) cache the rebuilt schema per input schema `Arc` (a
+//! pointer comparison first, a deep one only on a miss), so the per-record cost is
+//! moving values into a new struct, never rebuilding a schema. Where the output keeps
+//! the input's values in order (ReplaceField, InsertField, ExtractNewRecordState's
+//! `add.fields`), the input struct's own vector is trimmed or extended in place
+//! rather than copied into a new one.
 
 macro_rules! side_plugins {
     ($simple:literal, $def:path, $build:path) => {

@@ -27,7 +27,7 @@ use crate::kafka::insert_field::InsertField;
 use crate::kafka::replace_field::ReplaceField;
 use crate::util::cache::SchemaCache;
 use crate::util::{
-    copy_basics, new_struct, parse_config, push_field, require_struct, take_values, Result, Side,
+    copy_basics, new_struct, parse_config, push_field, require_struct, set_topic, Result, Side,
 };
 
 const CLASS: &str = "io.debezium.transforms.ExtractNewRecordState";
@@ -86,11 +86,12 @@ fn build(config: &ConfigMap) -> Result<Box<dyn Transform>> {
         deleted_false: InsertField::static_value("__deleted", "false", replace),
         droppers: Vec::new(),
         last_envelope: None,
+        string_schema: SchemaBuilder::new(Type::String).build(),
     }))
 }
 
-type HeaderPlan = Arc<Vec<Option<SchemaRef>>>;
-type AddPlan = Arc<(SchemaRef, Vec<FieldRef>)>;
+type HeaderPlan = Vec<Option<SchemaRef>>;
+type AddPlan = (SchemaRef, Vec<FieldRef>);
 
 struct ExtractNewRecordState {
     shared: Shared,
@@ -104,10 +105,12 @@ struct ExtractNewRecordState {
     droppers: Vec<(Side, Vec<String>, ReplaceField)>,
     /// The last envelope schema seen, with the indexes of `after` and `before`.
     last_envelope: Option<(SchemaRef, usize, usize)>,
+    /// A required string schema, for the `op` header of tombstones.
+    string_schema: SchemaRef,
 }
 
 /// `Struct.getString(field)`: `None` for null, an error for a missing or non-string field.
-fn get_string(s: &Struct, field: &str) -> Result<Option<String>> {
+fn get_string<'a>(s: &'a Struct, field: &str) -> Result<Option<&'a str>> {
     let f = s
         .schema()
         .field(field)
@@ -117,7 +120,7 @@ fn get_string(s: &Struct, field: &str) -> Result<Option<String>> {
             "Field '{field}' is not of type STRING"
         )));
     }
-    Ok(s.values()[f.index].as_str().map(str::to_owned))
+    Ok(s.values()[f.index].as_str())
 }
 
 impl ExtractNewRecordState {
@@ -128,10 +131,8 @@ impl ExtractNewRecordState {
         envelope: &Struct,
     ) -> Result<()> {
         let refs = &self.shared.add_headers;
-        let plan = self.header_cache.get_or_try_insert(env_schema, || {
-            Ok(Arc::new(
-                refs.iter().map(|r| r.schema(env_schema)).collect(),
-            ))
+        let plan = self.header_cache.get_or_try_insert_ref(env_schema, || {
+            Ok(refs.iter().map(|r| r.schema(env_schema)).collect())
         })?;
         for (r, schema) in refs.iter().zip(plan.iter()) {
             if let Some(schema) = schema {
@@ -151,31 +152,33 @@ impl ExtractNewRecordState {
         envelope: &Struct,
     ) -> Result<()> {
         let value = std::mem::replace(&mut record.value.value, Value::Null);
-        let row = require_struct(value, PURPOSE)?;
-        let row_schema = row.schema().clone();
+        let (row_schema, mut values) = require_struct(value, PURPOSE)?.into_parts();
         let refs = &self.shared.add_fields;
-        let plan =
-            self.add_cache
-                .get_or_try_insert(&(row_schema.clone(), env_schema.clone()), || {
-                    let mut out = copy_basics(&row_schema, Type::Struct);
-                    out.fields = row_schema.fields.clone();
-                    let mut resolved = Vec::new();
-                    for r in refs {
-                        if let Some(s) = r.schema(env_schema) {
-                            if out.field(&r.new_name).is_some() {
-                                return Err(ConnectError::Data(format!(
-                                    "Cannot create field because of field name duplication {}",
-                                    r.new_name
-                                )));
-                            }
-                            push_field(&mut out, r.new_name.clone(), s);
-                            resolved.push(r.clone());
+        let plan = self.add_cache.get_or_try_insert_by(
+            |(r, e)| Arc::ptr_eq(r, &row_schema) && Arc::ptr_eq(e, env_schema),
+            |(r, e)| **r == *row_schema && **e == **env_schema,
+            || (row_schema.clone(), env_schema.clone()),
+            || {
+                let mut out = copy_basics(&row_schema, Type::Struct);
+                out.fields = row_schema.fields.clone();
+                let mut resolved = Vec::new();
+                for r in refs {
+                    if let Some(s) = r.schema(env_schema) {
+                        if out.field(&r.new_name).is_some() {
+                            return Err(ConnectError::Data(format!(
+                                "Cannot create field because of field name duplication {}",
+                                r.new_name
+                            )));
                         }
+                        push_field(&mut out, r.new_name.clone(), s);
+                        resolved.push(r.clone());
                     }
-                    Ok(Arc::new((out.into(), resolved)))
-                })?;
-        let (schema, resolved) = &*plan;
-        let mut values = take_values(row);
+                }
+                Ok((out.into(), resolved))
+            },
+        )?;
+        let (schema, resolved) = plan;
+        values.reserve_exact(resolved.len());
         values.extend(resolved.iter().map(|r| r.value(envelope)));
         record.value = SchemaAndValue::new(schema.clone(), new_struct(schema.clone(), values)?);
         Ok(())
@@ -254,7 +257,7 @@ impl ExtractNewRecordState {
         let s = crate::util::require_struct_ref(row, purpose)?;
         if let Some(topic) = get_string(s, field)? {
             if !topic.trim().is_empty() {
-                record.topic = topic;
+                set_topic(&mut record.topic, topic);
             }
         }
         Ok(())
@@ -272,14 +275,17 @@ impl Transform for ExtractNewRecordState {
             {
                 record.headers.add(
                     r.new_name.clone(),
-                    SchemaAndValue::new(SchemaBuilder::new(Type::String).build(), "d"),
+                    SchemaAndValue::new(self.string_schema.clone(), "d"),
                 );
             }
             return Ok(self.shared.mode.keeps_tombstones().then_some(record));
         }
-        let env_schema = match &record.value.schema {
-            Some(s) if is_envelope(Some(s)) => s.clone(),
-            _ => return Ok(Some(record)),
+        let env_schema = match record.value.schema.take() {
+            Some(s) if is_envelope(Some(&s)) => s,
+            other => {
+                record.value.schema = other;
+                return Ok(Some(record));
+            }
         };
         let mut envelope = require_struct(
             std::mem::replace(&mut record.value.value, Value::Null),

@@ -15,8 +15,8 @@ use sluice_core::{ConnectError, Record, SchemaBuilder, SchemaRef, Type, Value};
 
 use crate::util::cache::SchemaCache;
 use crate::util::{
-    copy_basics, has_defaults, map_put, new_struct, parse_config, push_field,
-    replace_null_with_default_key, require_map, require_struct, with_default, Result, Side,
+    copy_basics, has_defaults, map_put, new_struct, not_a_struct, parse_config, push_field,
+    replace_null_with_default_key, require_map, with_default, Result, Side,
 };
 
 const PURPOSE: &str = "field insertion";
@@ -167,18 +167,20 @@ impl InsertField {
 
     /// Inserts the fields into the key or value of `record`.
     pub(crate) fn insert(&mut self, record: &mut Record) -> Result<()> {
-        let topic = self.topic.as_ref().map(|_| record.topic.clone());
         let (partition, ts) = (record.partition, record.timestamp);
-        let part = self.side.part_mut(record);
+        let (part, topic) = match self.side {
+            Side::Key => (&mut record.key, &record.topic),
+            Side::Value => (&mut record.value, &record.topic),
+        };
         if part.value.is_null() {
             return Ok(());
         }
         let value = std::mem::replace(&mut part.value, Value::Null);
-        match part.schema.clone() {
+        match &part.schema {
             None => {
                 let mut map = require_map(value, PURPOSE)?;
-                if let (Some(s), Some(topic)) = (&self.topic, topic) {
-                    map_put(&mut map, &s.name, Value::String(topic));
+                if let Some(s) = &self.topic {
+                    map_put(&mut map, &s.name, Value::String(topic.clone()));
                 }
                 if let (Some(s), Some(p)) = (&self.partition, partition) {
                     map_put(&mut map, &s.name, Value::Int32(p));
@@ -192,27 +194,34 @@ impl InsertField {
                 part.value = Value::Map(map);
             }
             Some(_) => {
-                let mut s = require_struct(value, PURPOSE)?;
-                let in_schema = s.schema().clone();
-                let (updated, defaults) = match self.cache.get(&in_schema) {
+                // Matched here rather than through `require_struct`, so the parts move
+                // straight out of the value.
+                let (in_schema, mut values) = match value {
+                    Value::Struct(s) => s.into_parts(),
+                    other => return Err(not_a_struct(&other, PURPOSE)),
+                };
+                let (updated, defaults) = match self.cache.get_ref(&in_schema) {
                     Some(v) => v,
                     None => {
                         let v = (self.updated_schema(&in_schema)?, has_defaults(&in_schema));
-                        self.cache.insert(&in_schema, v.clone());
-                        v
+                        self.cache.insert(&in_schema, v);
+                        self.cache
+                            .get_ref(&in_schema)
+                            .unwrap_or_else(|| unreachable!("just cached"))
                     }
                 };
-                let mut values = Vec::with_capacity(updated.fields.len());
-                let replace = self.replace_null_with_default && defaults;
-                values.extend(
-                    in_schema
-                        .fields
-                        .iter()
-                        .zip(s.values_mut())
-                        .map(|(f, v)| with_default(std::mem::replace(v, Value::Null), f, replace)),
-                );
-                if let Some(topic) = topic {
-                    values.push(Value::String(topic));
+                if self.replace_null_with_default && *defaults {
+                    for (f, v) in in_schema.fields.iter().zip(values.iter_mut()) {
+                        if v.is_null() {
+                            *v = with_default(std::mem::replace(v, Value::Null), f, true);
+                        }
+                    }
+                }
+                // The input's vector, extended in place (exactly: a record's values
+                // are rarely grown again, and doubling would over-allocate each one).
+                values.reserve_exact(updated.fields.len().saturating_sub(values.len()));
+                if self.topic.is_some() {
+                    values.push(Value::String(topic.clone()));
                 }
                 if self.partition.is_some() {
                     values.push(partition.map_or(Value::Null, Value::Int32));
@@ -221,10 +230,14 @@ impl InsertField {
                     values.push(ts.map_or(Value::Null, Value::Int64));
                 }
                 if self.static_field.is_some() {
-                    values.push(self.static_value.clone().map_or(Value::Null, Value::String));
+                    values.push(
+                        self.static_value
+                            .as_ref()
+                            .map_or(Value::Null, |v| Value::String(v.clone())),
+                    );
                 }
+                part.schema = Some(updated.clone());
                 part.value = Value::Struct(new_struct(updated.clone(), values)?);
-                part.schema = Some(updated);
             }
         }
         Ok(())

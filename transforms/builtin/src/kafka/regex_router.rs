@@ -13,7 +13,7 @@ use sluice_core::plugin::{PluginInfo, PluginType, Transform, TransformPlugin};
 use sluice_core::{ConnectError, Record};
 
 use crate::util::javare::{FullMatch, Replacement};
-use crate::util::{parse_config, Result};
+use crate::util::{parse_config, set_topic, Result};
 
 const CLASS: &str = "org.apache.kafka.connect.transforms.RegexRouter";
 
@@ -56,6 +56,7 @@ fn build(config: &ConfigMap) -> Result<Box<dyn Transform>> {
         regex,
         replacement,
         memo: HashMap::new(),
+        last: Last::default(),
     }))
 }
 
@@ -66,23 +67,47 @@ struct RegexRouter {
     replacement: Replacement,
     /// Topic → renamed topic (`None`: no match).
     memo: HashMap<String, Option<String>>,
+    /// The last topic seen and its outcome: records of one topic come in runs, so
+    /// this answers most lookups with a string comparison instead of a hash.
+    last: Last,
+}
+
+/// A copy of one memo entry, its buffers reused from one topic to the next.
+#[derive(Default)]
+struct Last {
+    valid: bool,
+    topic: String,
+    matched: bool,
+    renamed: String,
+}
+
+impl RegexRouter {
+    /// The renamed topic (`None`: no match), memoised.
+    fn renamed(&mut self, topic: &str) -> Option<&str> {
+        if !(self.last.valid && self.last.topic == topic) {
+            if !self.memo.contains_key(topic) {
+                let r = self.regex.replace(topic, &self.replacement);
+                if self.memo.len() >= MEMO_SIZE {
+                    self.memo.clear();
+                }
+                self.memo.insert(topic.to_owned(), r);
+            }
+            let outcome = self.memo.get(topic).and_then(Option::as_deref);
+            let last = &mut self.last;
+            last.valid = true;
+            set_topic(&mut last.topic, topic);
+            last.matched = outcome.is_some();
+            set_topic(&mut last.renamed, outcome.unwrap_or_default());
+        }
+        self.last.matched.then_some(self.last.renamed.as_str())
+    }
 }
 
 impl Transform for RegexRouter {
     fn apply(&mut self, mut record: Record) -> Result<Option<Record>> {
-        let renamed = match self.memo.get(&record.topic) {
-            Some(r) => r.clone(),
-            None => {
-                let r = self.regex.replace(&record.topic, &self.replacement);
-                if self.memo.len() >= MEMO_SIZE {
-                    self.memo.clear();
-                }
-                self.memo.insert(record.topic.clone(), r.clone());
-                r
-            }
-        };
-        if let Some(topic) = renamed {
-            record.topic = topic;
+        if let Some(topic) = self.renamed(&record.topic) {
+            // Reuses the record's buffer rather than allocating a new topic string.
+            set_topic(&mut record.topic, topic);
         }
         Ok(Some(record))
     }

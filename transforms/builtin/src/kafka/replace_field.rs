@@ -6,10 +6,9 @@
 //! `include` are not given; fields keep their order and schemas, the struct keeps
 //! name, version, doc and parameters (not optionality); a null key/value passes
 //! through. A rename mapping that is not `old:new` is a config error. Per input
-//! schema the output schema and the source index of each output field are cached,
-//! so a record costs one move of each kept value.
-
-use std::sync::Arc;
+//! schema the output schema and which input fields are kept are cached, so a record
+//! costs dropping the removed values and shifting the kept ones down, in the input
+//! struct's own vector.
 
 use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance};
 use sluice_core::plugin::Transform;
@@ -17,8 +16,8 @@ use sluice_core::{ConnectError, Record, Schema, SchemaRef, Type, Value};
 
 use crate::util::cache::SchemaCache;
 use crate::util::{
-    copy_basics, java_split, new_struct, parse_config, push_field, replace_null_with_default_key,
-    require_map, require_struct, with_default, Result, Side,
+    copy_basics, java_split, new_struct, not_a_struct, parse_config, push_field,
+    replace_null_with_default_key, require_map, retain_flagged, with_default, Result, Side,
 };
 
 const PURPOSE: &str = "field replacement";
@@ -99,37 +98,30 @@ fn build(side: Side, config: &ConfigMap) -> Result<Box<dyn Transform>> {
     )))
 }
 
-/// Output schema plus, per output field, the index of its source field.
-type Plan = Arc<(SchemaRef, Vec<usize>, bool)>;
+/// What to do with structs of one input schema.
+#[derive(Debug, Clone)]
+struct Plan {
+    /// The output schema.
+    schema: SchemaRef,
+    /// Per output field, the index of its source field.
+    sources: Vec<usize>,
+    /// `sources` is `0..n` for every input field: the values stay as they are.
+    identity: bool,
+    /// `sources` is strictly increasing (and in range): the values are kept in place,
+    /// in the input's own vector, by these flags (one per input field).
+    in_place: Option<Vec<bool>>,
+    /// Some input field has a default.
+    defaults: bool,
+}
 
-/// The configured transform, also used by Debezium's `drop.fields.header.name`.
-pub(crate) struct ReplaceField {
-    side: Side,
+/// The field selection: which fields are kept and under which names.
+struct Selection {
     exclude: Vec<String>,
     include: Vec<String>,
     renames: Vec<(String, String)>,
-    replace_null_with_default: bool,
-    cache: SchemaCache<SchemaRef, Plan>,
 }
 
-impl ReplaceField {
-    pub(crate) fn new(
-        side: Side,
-        exclude: Vec<String>,
-        include: Vec<String>,
-        renames: Vec<(String, String)>,
-        replace_null_with_default: bool,
-    ) -> Self {
-        ReplaceField {
-            side,
-            exclude,
-            include,
-            renames,
-            replace_null_with_default,
-            cache: SchemaCache::default(),
-        }
-    }
-
+impl Selection {
     fn keep(&self, name: &str) -> bool {
         !self.exclude.iter().any(|e| e == name)
             && (self.include.is_empty() || self.include.iter().any(|i| i == name))
@@ -156,11 +148,51 @@ impl ReplaceField {
             push_field(&mut out, name.to_owned(), f.schema.clone());
             sources.push(f.index);
         }
-        Ok(Arc::new((
-            out.into(),
+        let n = schema.fields.len();
+        let identity = sources.len() == n && sources.iter().enumerate().all(|(j, &i)| i == j);
+        let in_place = (sources.windows(2).all(|w| w[0] < w[1])
+            && sources.last().is_none_or(|&i| i < n))
+        .then(|| {
+            let mut keep = vec![false; n];
+            sources.iter().for_each(|&i| keep[i] = true);
+            keep
+        });
+        Ok(Plan {
+            schema: out.into(),
             sources,
-            crate::util::has_defaults(schema),
-        )))
+            identity,
+            in_place,
+            defaults: crate::util::has_defaults(schema),
+        })
+    }
+}
+
+/// The configured transform, also used by Debezium's `drop.fields.header.name`.
+pub(crate) struct ReplaceField {
+    side: Side,
+    selection: Selection,
+    replace_null_with_default: bool,
+    cache: SchemaCache<SchemaRef, Plan>,
+}
+
+impl ReplaceField {
+    pub(crate) fn new(
+        side: Side,
+        exclude: Vec<String>,
+        include: Vec<String>,
+        renames: Vec<(String, String)>,
+        replace_null_with_default: bool,
+    ) -> Self {
+        ReplaceField {
+            side,
+            selection: Selection {
+                exclude,
+                include,
+                renames,
+            },
+            replace_null_with_default,
+            cache: SchemaCache::default(),
+        }
     }
 
     /// Applies the field selection to the key or value of `record`.
@@ -176,36 +208,48 @@ impl ReplaceField {
                 let mut out = Vec::with_capacity(map.len());
                 for (k, v) in map {
                     let Some(name) = k.as_str() else { continue };
-                    if self.keep(name) {
-                        let renamed = self.renamed(name).to_owned();
+                    if self.selection.keep(name) {
+                        let renamed = self.selection.renamed(name).to_owned();
                         crate::util::map_put(&mut out, &renamed, v);
                     }
                 }
                 part.value = Value::Map(out);
             }
             Some(_) => {
-                let mut s = require_struct(value, PURPOSE)?;
-                let in_schema = s.schema().clone();
-                let plan = match self.cache.get(&in_schema) {
-                    Some(v) => v,
-                    None => {
-                        let v = self.plan(&in_schema)?;
-                        self.cache.insert(&in_schema, v.clone());
-                        v
-                    }
+                // Matched here rather than through `require_struct`, so the parts move
+                // straight out of the value.
+                let (in_schema, mut values) = match value {
+                    Value::Struct(s) => s.into_parts(),
+                    other => return Err(not_a_struct(&other, PURPOSE)),
                 };
-                let (schema, sources, defaults) = &*plan;
-                let values = s.values_mut();
-                let replace = self.replace_null_with_default && *defaults;
-                let out = sources
-                    .iter()
-                    .map(|&i| {
+                let selection = &self.selection;
+                let plan = self
+                    .cache
+                    .get_or_try_insert_ref(&in_schema, || selection.plan(&in_schema))?;
+                let replace = self.replace_null_with_default && plan.defaults;
+                if let Some(keep) = &plan.in_place {
+                    // The input's vector becomes the output's: drop what is not kept.
+                    if !plan.identity {
+                        retain_flagged(&mut values, keep);
+                    }
+                    if replace {
+                        for (v, &i) in values.iter_mut().zip(&plan.sources) {
+                            if v.is_null() {
+                                let null = std::mem::replace(v, Value::Null);
+                                *v = with_default(null, &in_schema.fields[i], true);
+                            }
+                        }
+                    }
+                } else {
+                    let mut out = Vec::with_capacity(plan.sources.len());
+                    out.extend(plan.sources.iter().map(|&i| {
                         let v = std::mem::replace(&mut values[i], Value::Null);
                         with_default(v, &in_schema.fields[i], replace)
-                    })
-                    .collect();
-                part.value = Value::Struct(new_struct(schema.clone(), out)?);
-                part.schema = Some(schema.clone());
+                    }));
+                    values = out;
+                }
+                part.schema = Some(plan.schema.clone());
+                part.value = Value::Struct(new_struct(plan.schema.clone(), values)?);
             }
         }
         Ok(())

@@ -20,6 +20,7 @@ pub(crate) trait CacheKey {
 }
 
 impl CacheKey for SchemaRef {
+    #[inline]
     fn same(&self, other: &Self) -> bool {
         std::sync::Arc::ptr_eq(self, other)
     }
@@ -101,11 +102,71 @@ impl<K: CacheKey + Clone, V: Clone> SchemaCache<K, V> {
 
     /// The cached value for `key`, if any.
     pub(crate) fn get(&self, key: &K) -> Option<V> {
+        self.get_ref(key).cloned()
+    }
+
+    /// The cached value for `key`, borrowed (no clone of the value on a hit).
+    #[inline]
+    pub(crate) fn get_ref(&self, key: &K) -> Option<&V> {
+        self.position(key).map(|i| &self.entries[i].1)
+    }
+
+    /// The cached value for `key`, borrowed, computing (and caching) it on a miss.
+    #[inline]
+    pub(crate) fn get_or_try_insert_ref(
+        &mut self,
+        key: &K,
+        build: impl FnOnce() -> Result<V>,
+    ) -> Result<&V> {
+        let i = match self.position(key) {
+            Some(i) => i,
+            None => {
+                let v = build()?;
+                self.insert(key, v);
+                self.entries.len() - 1
+            }
+        };
+        Ok(&self.entries[i].1)
+    }
+
+    /// As [`SchemaCache::get_or_try_insert_ref`], probing with `same` (the pointer
+    /// comparison, tried on every entry first) and `equal` (the deep one) instead of
+    /// a key, so a lookup need not build (and clone the parts of) a key; `key` makes
+    /// it only on a miss.
+    pub(crate) fn get_or_try_insert_by(
+        &mut self,
+        same: impl Fn(&K) -> bool,
+        equal: impl Fn(&K) -> bool,
+        key: impl FnOnce() -> K,
+        build: impl FnOnce() -> Result<V>,
+    ) -> Result<&V> {
+        let found = self
+            .entries
+            .iter()
+            .position(|(k, _)| same(k))
+            .or_else(|| self.entries.iter().position(|(k, _)| equal(k)));
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let v = build()?;
+                if self.entries.len() >= self.capacity {
+                    self.entries.remove(0);
+                }
+                self.entries.push((key(), v));
+                self.entries.len() - 1
+            }
+        };
+        Ok(&self.entries[i].1)
+    }
+
+    /// Where `key` is cached: a pointer scan over every entry first (the common
+    /// case), a deep comparison only when no entry is the same allocation.
+    #[inline]
+    fn position(&self, key: &K) -> Option<usize> {
         self.entries
             .iter()
-            .find(|(k, _)| k.same(key))
-            .or_else(|| self.entries.iter().find(|(k, _)| k.equal(key)))
-            .map(|(_, v)| v.clone())
+            .position(|(k, _)| k.same(key))
+            .or_else(|| self.entries.iter().position(|(k, _)| k.equal(key)))
     }
 
     /// Caches `value` for `key`, evicting the oldest entry when full.

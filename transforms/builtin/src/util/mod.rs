@@ -82,14 +82,22 @@ pub(crate) fn java_class(value: &Value) -> &'static str {
 }
 
 /// `Requirements.requireStruct`: the value must be a struct.
+#[inline]
 pub(crate) fn require_struct(value: Value, purpose: &str) -> Result<Struct> {
     match value {
         Value::Struct(s) => Ok(s),
-        other => Err(ConnectError::Data(format!(
-            "Only Struct objects supported for [{purpose}], found: {}",
-            java_class(&other)
-        ))),
+        other => Err(not_a_struct(&other, purpose)),
     }
+}
+
+/// The error of [`require_struct`], for callers that match the value themselves.
+#[cold]
+#[inline(never)]
+pub(crate) fn not_a_struct(value: &Value, purpose: &str) -> ConnectError {
+    ConnectError::Data(format!(
+        "Only Struct objects supported for [{purpose}], found: {}",
+        java_class(value)
+    ))
 }
 
 /// `Requirements.requireStruct` on a borrowed value.
@@ -156,12 +164,28 @@ pub(crate) fn map_remove(map: &mut Vec<(Value, Value)>, key: &str) -> Option<Val
     Some(map.remove(i).1)
 }
 
-/// Moves the struct's values out, in field order.
-pub(crate) fn take_values(mut s: Struct) -> Vec<Value> {
-    s.values_mut()
-        .iter_mut()
-        .map(|v| std::mem::replace(v, Value::Null))
-        .collect()
+/// Moves the struct's values out, in field order (the struct's own vector, no copy).
+#[inline]
+pub(crate) fn take_values(s: Struct) -> Vec<Value> {
+    s.into_values()
+}
+
+/// Keeps, in place, the values whose `keep` flag is set (one flag per value, in
+/// order) and drops the others; the vector's allocation is reused.
+#[inline]
+pub(crate) fn retain_flagged(values: &mut Vec<Value>, keep: &[bool]) {
+    debug_assert_eq!(values.len(), keep.len());
+    let mut flags = keep.iter();
+    values.retain(|_| flags.next().copied().unwrap_or(false));
+}
+
+/// Sets the topic, reusing the record's buffer; nothing happens when it is unchanged.
+#[inline]
+pub(crate) fn set_topic(topic: &mut String, new: &str) {
+    if topic != new {
+        topic.clear();
+        topic.push_str(new);
+    }
 }
 
 /// Java's `Struct.get(field)`: a null field reads as the field's default, when asked to.
