@@ -55,3 +55,47 @@ start_broker() {
     pids+=($!)
     wait_for 30 "the broker on $bootstrap" port_open "$port"
 }
+
+# start_mariadb [EXTRA_MARIADBD_OPTIONS...]: initialises a data directory in $work/mariadb
+# and starts mariadbd on a free loopback port with the binlog settings change data capture
+# needs (log_bin, binlog_format=ROW, binlog_row_image=FULL, binlog_row_metadata=FULL), then
+# creates the connector's user sluice/sluice with its grants. Sets $mariadb_port and
+# $mariadb_socket; `mariadb_sql STATEMENTS` runs statements as root over the socket.
+start_mariadb() {
+    local server install_db client port dir=$work/mariadb user_opt=()
+    server=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
+    install_db=$(command -v mariadb-install-db || command -v mysql_install_db || echo /usr/bin/mariadb-install-db)
+    client=$(command -v mariadb || command -v mysql || echo /usr/bin/mariadb)
+    mariadb_client=$client
+    if [ "$(id -u)" -eq 0 ]; then
+        user_opt=(--user=root)
+    fi
+    mkdir -p "$dir"
+    log "initialising MariaDB in $dir"
+    "$install_db" --no-defaults --auth-root-authentication-method=normal --skip-test-db \
+        --datadir="$dir/data" "${user_opt[@]}" >"$dir/install-db.log" 2>&1
+    port=$(free_port)
+    mariadb_port=$port
+    mariadb_socket=$dir/mysqld.sock
+    log "starting MariaDB on 127.0.0.1:$port"
+    "$server" --no-defaults "${user_opt[@]}" --datadir="$dir/data" --socket="$mariadb_socket" \
+        --pid-file="$dir/mysqld.pid" --tmpdir="$dir" --port="$port" --bind-address=127.0.0.1 \
+        --log-bin=mysql-bin --server-id=1 --binlog-format=ROW \
+        --binlog-row-image=FULL --binlog-row-metadata=FULL \
+        --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
+        --innodb-use-native-aio=0 "$@" >"$dir/mariadbd.log" 2>&1 &
+    pids+=($!)
+    wait_for 60 "MariaDB on port $port" mariadb_sql "SELECT 1"
+    mariadb_sql "
+        DELETE FROM mysql.global_priv WHERE User = '';
+        FLUSH PRIVILEGES;
+        CREATE USER 'sluice'@'127.0.0.1' IDENTIFIED BY 'sluice';
+        CREATE USER 'sluice'@'localhost' IDENTIFIED BY 'sluice';
+        GRANT SELECT, RELOAD, SHOW DATABASES, LOCK TABLES, REPLICATION SLAVE, BINLOG MONITOR
+            ON *.* TO 'sluice'@'127.0.0.1', 'sluice'@'localhost';"
+}
+
+mariadb_sql() {
+    "$mariadb_client" --no-defaults --batch --skip-column-names --user=root --protocol=SOCKET \
+        --socket="$mariadb_socket" --default-character-set=utf8mb4 --execute "$1"
+}

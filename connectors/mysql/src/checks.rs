@@ -27,6 +27,9 @@ pub struct ServerInfo {
     /// Whether binlog events carry a CRC32 checksum.
     pub checksum: bool,
     pub server_id: u64,
+    /// MySQL with `gtid_mode=ON`: offsets carry the executed GTID set and a restart
+    /// streams by GTID (`COM_BINLOG_DUMP_GTID`). MariaDB always has GTIDs and leaves this false.
+    pub gtid_mode: bool,
 }
 
 /// Opens a connection with the config's credentials and session settings.
@@ -75,7 +78,7 @@ pub async fn check(conn: &mut Conn, cfg: &MySqlConfig, needs_snapshot: bool) -> 
         .query(
             "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('version', 'log_bin', 'binlog_format', \
              'binlog_row_image', 'binlog_row_metadata', 'log_bin_compress', 'binlog_checksum', \
-             'server_id', 'binlog_row_value_options')",
+             'server_id', 'binlog_row_value_options', 'gtid_mode')",
         )
         .await
         .ctx(|| "reading the server's binlog settings (SHOW GLOBAL VARIABLES)".into())?;
@@ -140,12 +143,14 @@ pub async fn check(conn: &mut Conn, cfg: &MySqlConfig, needs_snapshot: bool) -> 
     check_privileges(conn, cfg, mariadb, needs_snapshot).await?;
     let checksum = get("binlog_checksum").is_some_and(|v| !v.eq_ignore_ascii_case("NONE"));
     let server_id = get("server_id").and_then(|s| s.parse().ok()).unwrap_or(0);
-    tracing::info!(version = %version, mariadb, checksum, server_id, "server settings are fit for change data capture");
+    let gtid_mode = !mariadb && is("gtid_mode", "ON");
+    tracing::info!(version = %version, mariadb, checksum, server_id, gtid_mode, "server settings are fit for change data capture");
     Ok(ServerInfo {
         version,
         mariadb,
         checksum,
         server_id,
+        gtid_mode,
     })
 }
 
@@ -224,15 +229,29 @@ pub async fn binary_logs(conn: &mut Conn) -> Result<Vec<String>> {
         .collect())
 }
 
-/// The current end of the binlog: file, position and (MariaDB) GTID state.
+/// The current end of the binlog: file, position and the GTID state there (MariaDB's
+/// `gtid_binlog_pos`; MySQL's `Executed_Gtid_Set`, in Debezium's text form, when
+/// `gtid_mode=ON`). MySQL 8.4 renamed `SHOW MASTER STATUS` to `SHOW BINARY LOG STATUS`;
+/// both are tried.
 pub async fn current_position(
     conn: &mut Conn,
     mariadb: bool,
 ) -> Result<(String, u64, Option<String>)> {
-    let row: Option<mysql_async::Row> = conn
-        .query_first("SHOW MASTER STATUS")
-        .await
-        .ctx(|| "reading the binlog position (SHOW MASTER STATUS)".into())?;
+    let row: Option<mysql_async::Row> = match conn.query_first("SHOW MASTER STATUS").await {
+        Ok(r) => r,
+        Err(mysql_async::Error::Server(e)) if !mariadb => {
+            tracing::debug!(error = %e, "SHOW MASTER STATUS refused; trying SHOW BINARY LOG STATUS");
+            conn.query_first("SHOW BINARY LOG STATUS")
+                .await
+                .ctx(|| "reading the binlog position (SHOW BINARY LOG STATUS)".into())?
+        }
+        Err(e) => {
+            return Err(MySqlError::sql(
+                "reading the binlog position (SHOW MASTER STATUS)",
+                e,
+            ))
+        }
+    };
     let mut row = row.ok_or_else(|| {
         MySqlError::Setting("SHOW MASTER STATUS returned nothing: the binary log is off; start the server with --log-bin".into())
     })?;
@@ -244,7 +263,30 @@ pub async fn current_position(
             .ctx(|| "reading @@gtid_binlog_pos".into())?
             .flatten()
     } else {
-        None
+        let executed: Option<String> = row.take_opt(4).and_then(|v| v.ok());
+        executed.and_then(|text| mysql_gtid_text(&text, "Executed_Gtid_Set"))
     };
     Ok((file, pos, gtids))
+}
+
+/// A MySQL GTID set from the server, in canonical text; `None` when empty or unusable.
+fn mysql_gtid_text(text: &str, what: &str) -> Option<String> {
+    match crate::gtid::GtidSet::parse(text) {
+        Ok(s) if s.is_empty() => None,
+        Ok(s) => Some(s.to_string()),
+        Err(e) => {
+            tracing::warn!(error = %e, "{what} cannot be used ({e}): offsets keep file and position only");
+            None
+        }
+    }
+}
+
+/// MySQL's `@@GLOBAL.gtid_purged`: transactions no longer in any binlog file.
+pub async fn gtid_purged(conn: &mut Conn) -> Result<crate::gtid::GtidSet> {
+    let text: Option<Option<String>> = conn
+        .query_first("SELECT @@GLOBAL.gtid_purged")
+        .await
+        .ctx(|| "reading @@GLOBAL.gtid_purged".into())?;
+    crate::gtid::GtidSet::parse(text.flatten().as_deref().unwrap_or(""))
+        .map_err(|e| MySqlError::Setting(format!("@@GLOBAL.gtid_purged cannot be read: {e}")))
 }

@@ -28,8 +28,10 @@ pub enum Raw<'a> {
     F64(f64),
     /// Text, binary data, decimal digits, ENUM / SET labels, BIT bytes (big-endian).
     Bytes(&'a [u8]),
-    /// Owned text (decimal digits decoded from the binlog).
+    /// Owned text (decimal digits decoded from the binlog, above 38 digits).
     Text(String),
+    /// A binlog DECIMAL of up to 38 digits: its unscaled value (the scale is the column's).
+    Decimal(i128),
     Date {
         y: u16,
         m: u8,
@@ -223,12 +225,16 @@ pub fn convert(c: &ColumnMeta, raw: Raw<'_>, cfg: &MySqlConfig) -> Result<Value,
             _ => return Err(bad(&raw)),
         },
         ColumnType::Decimal { scale, .. } => {
-            let Some(b) = bytes_of(&raw) else {
-                return Err(bad(&raw));
+            let d = if let Raw::Decimal(unscaled) = raw {
+                Decimal::new(unscaled, i32::from(*scale))
+            } else {
+                let Some(b) = bytes_of(&raw) else {
+                    return Err(bad(&raw));
+                };
+                let text = std::str::from_utf8(b).map_err(|_| bad(&raw))?;
+                let d = Decimal::parse(text.trim()).ok_or_else(|| bad(&raw))?;
+                d.with_scale(i32::from(*scale)).unwrap_or(d)
             };
-            let text = std::str::from_utf8(b).map_err(|_| bad(&raw))?;
-            let d = Decimal::parse(text.trim()).ok_or_else(|| bad(&raw))?;
-            let d = d.with_scale(i32::from(*scale)).unwrap_or(d);
             match cfg.decimal_mode {
                 DecimalMode::Precise => Value::Decimal(d),
                 DecimalMode::Double => {

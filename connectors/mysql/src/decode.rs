@@ -187,11 +187,11 @@ pub fn value<'a>(r: &mut Reader<'a>, c: &BinlogColumn) -> Result<Raw<'a>, String
         ty::NEWDECIMAL => {
             let (precision, scale) = (c.meta[0], c.meta[1]);
             let size = decimal_size(precision, scale);
-            Raw::Text(decimal_text(
-                r.take(size, "decimal").map_err(e)?,
-                precision,
-                scale,
-            )?)
+            let bytes = r.take(size, "decimal").map_err(e)?;
+            match decimal_unscaled(bytes, precision, scale)? {
+                Some(unscaled) => Raw::Decimal(unscaled),
+                None => Raw::Text(decimal_text(bytes, precision, scale)?),
+            }
         }
         ty::YEAR => {
             let y = r.u8("year").map_err(e)?;
@@ -326,6 +326,47 @@ pub fn decimal_size(precision: u8, scale: u8) -> usize {
     (intg / 9) * 4 + DIG2BYTES[intg % 9] + (scale / 9) * 4 + DIG2BYTES[scale % 9]
 }
 
+/// MySQL's binary DECIMAL of at most 38 digits as its unscaled value (`-12.50` in a
+/// DECIMAL(5,2) is -1250), without going through text; `None` above 38 digits.
+pub fn decimal_unscaled(bytes: &[u8], precision: u8, scale: u8) -> Result<Option<i128>, String> {
+    if precision > 38 {
+        return Ok(None);
+    }
+    if bytes.is_empty() || bytes.len() != decimal_size(precision, scale) {
+        return Err(format!(
+            "DECIMAL({precision},{scale}) needs {} bytes, got {}",
+            decimal_size(precision, scale),
+            bytes.len()
+        ));
+    }
+    let mut b = [0u8; 32];
+    let b = &mut b[..bytes.len()];
+    b.copy_from_slice(bytes);
+    let negative = b[0] & 0x80 == 0;
+    b[0] ^= 0x80;
+    if negative {
+        b.iter_mut().for_each(|x| *x = !*x);
+    }
+    let intg = usize::from(precision.saturating_sub(scale));
+    let frac = usize::from(scale);
+    let mut r = Reader::new(b);
+    let e = |s: Short| s.to_string();
+    let mut v: i128 = 0;
+    let lead = DIG2BYTES[intg % 9];
+    if lead > 0 {
+        v = i128::from(r.uint_be(lead, "decimal").map_err(e)?);
+    }
+    for _ in 0..intg / 9 + frac / 9 {
+        v = v * 1_000_000_000 + i128::from(r.uint_be(4, "decimal").map_err(e)?);
+    }
+    let trail = frac % 9;
+    if trail > 0 {
+        let t = r.uint_be(DIG2BYTES[trail], "decimal").map_err(e)?;
+        v = v * 10i128.pow(trail as u32) + i128::from(t);
+    }
+    Ok(Some(if negative { -v } else { v }))
+}
+
 /// MySQL's binary DECIMAL as plain decimal text (`-12.50`).
 pub fn decimal_text(bytes: &[u8], precision: u8, scale: u8) -> Result<String, String> {
     if bytes.is_empty() || bytes.len() != decimal_size(precision, scale) {
@@ -403,6 +444,13 @@ mod tests {
             Ok("0.05")
         );
         assert!(decimal_text(&[0x80], 5, 2).is_err());
+        // The same values without text.
+        assert_eq!(decimal_unscaled(&pos, 14, 4), Ok(Some(12_345_678_901_234)));
+        assert_eq!(decimal_unscaled(&neg, 14, 4), Ok(Some(-12_345_678_901_234)));
+        assert_eq!(decimal_unscaled(&[0x80, 0x00, 0x05], 5, 2), Ok(Some(5)));
+        assert!(decimal_unscaled(&[0x80], 5, 2).is_err());
+        // Above 38 digits the text form is used.
+        assert_eq!(decimal_unscaled(&[0; 30], 65, 30), Ok(None));
     }
 
     fn col(t: u8, meta: [u8; 2], unsigned: bool) -> BinlogColumn {

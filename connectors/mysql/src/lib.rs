@@ -9,7 +9,8 @@
 //! Layout: [`config`] (keys), [`checks`] (start-up checks, connections), [`snapshot`]
 //! (consistent, chunked, resumable), [`replication`] (binlog reader), [`decode`] (row
 //! images), [`convert`] (values as Debezium represents them), [`schema`] (Connect schemas per
-//! table version), [`envelope`] (record shapes), [`offsets`], [`task`].
+//! table version), [`envelope`] (record shapes), [`offsets`], [`gtid`] (MySQL GTID sets),
+//! [`task`].
 
 pub mod checks;
 pub mod config;
@@ -18,6 +19,7 @@ pub mod decode;
 pub mod envelope;
 pub mod error;
 pub mod filters;
+pub mod gtid;
 pub mod offsets;
 pub mod output;
 pub mod replication;

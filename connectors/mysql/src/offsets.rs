@@ -1,6 +1,6 @@
 //! Source offsets, in Debezium's MySQL keys: `file`, `pos`, `gtids`, `event`, `row`,
-//! `server_id`, `ts_sec`, plus `snapshot`, `snapshot_table` and `snapshot_last_key` while
-//! a snapshot runs. The source partition is `{"server": <topic.prefix>}`.
+//! `server_id`, `ts_sec`, plus `snapshot`, `snapshot_table`, `snapshot_last_key` and the
+//! row counts `snapshot_rows_done` / `snapshot_table_rows_done` while a snapshot runs. The source partition is `{"server": <topic.prefix>}`.
 //!
 //! Why this is right: an offset names a point from which a restart reproduces exactly the
 //! records after it. While streaming, `file` / `pos` is the start of the transaction the
@@ -11,7 +11,8 @@
 //! transactions (heartbeats, transaction END) `event` and `row` are 0 and `pos` / `gtids`
 //! point after the last commit. During a snapshot the position is the snapshot's
 //! consistent point, and `snapshot_table` / `snapshot_last_key` record the last row
-//! emitted, so a restart resumes that table after that key.
+//! emitted, so a restart resumes that table after that key (and its progress counts
+//! continue from the acknowledged rows, not from zero).
 
 use std::collections::BTreeMap;
 
@@ -27,6 +28,10 @@ pub struct SnapshotProgress {
     pub table: Option<String>,
     /// Primary-key values of the last row emitted from `table`.
     pub last_key: Option<Vec<Json>>,
+    /// Rows emitted by the snapshot so far, over all tables (this one included).
+    pub rows_done: u64,
+    /// Rows emitted from `table` so far.
+    pub table_rows_done: u64,
 }
 
 /// A position in the binlog, plus snapshot progress.
@@ -43,33 +48,101 @@ pub struct Offset {
     pub snapshot: Option<SnapshotProgress>,
 }
 
+/// A streaming offset from borrowed parts: what [`Offset::to_map`] stores for an offset
+/// without snapshot progress, built with one allocation per key and value and no rehash
+/// (it is built for every record).
+pub fn stream_map(
+    file: &str,
+    pos: u64,
+    gtids: Option<&str>,
+    event: u64,
+    row: u64,
+    server_id: u64,
+    ts_sec: i64,
+) -> OffsetMap {
+    position_map(7, file, pos, gtids, event, row, server_id, ts_sec)
+}
+
+/// A snapshot record's offset: the consistent point `base` (without progress) plus the
+/// progress after this row — what [`Offset::to_map`] stores, without cloning `base`.
+pub fn snapshot_map(
+    base: &Offset,
+    table: Option<&str>,
+    last_key: Option<Vec<Json>>,
+    rows_done: u64,
+    table_rows_done: u64,
+) -> OffsetMap {
+    let mut m = position_map(
+        11,
+        &base.file,
+        base.pos,
+        base.gtids.as_deref(),
+        base.event,
+        base.row,
+        base.server_id,
+        base.ts_sec,
+    );
+    m.insert("snapshot".into(), true.into());
+    if let Some(t) = table {
+        m.insert("snapshot_table".into(), t.into());
+    }
+    if let Some(k) = last_key {
+        m.insert("snapshot_last_key".into(), Json::Array(k));
+    }
+    m.insert("snapshot_rows_done".into(), rows_done.into());
+    m.insert("snapshot_table_rows_done".into(), table_rows_done.into());
+    m
+}
+
+#[allow(clippy::too_many_arguments)]
+fn position_map(
+    capacity: usize,
+    file: &str,
+    pos: u64,
+    gtids: Option<&str>,
+    event: u64,
+    row: u64,
+    server_id: u64,
+    ts_sec: i64,
+) -> OffsetMap {
+    let mut m = OffsetMap::with_capacity(capacity);
+    m.insert("file".into(), file.into());
+    m.insert("pos".into(), pos.into());
+    if let Some(g) = gtids {
+        m.insert("gtids".into(), g.into());
+    }
+    if event > 0 {
+        m.insert("event".into(), event.into());
+    }
+    if row > 0 {
+        m.insert("row".into(), row.into());
+    }
+    m.insert("server_id".into(), server_id.into());
+    m.insert("ts_sec".into(), ts_sec.into());
+    m
+}
+
 impl Offset {
     /// The offset as stored.
     pub fn to_map(&self) -> OffsetMap {
-        let mut m = OffsetMap::new();
-        m.insert("file".into(), self.file.clone().into());
-        m.insert("pos".into(), self.pos.into());
-        if let Some(g) = &self.gtids {
-            m.insert("gtids".into(), g.clone().into());
+        match &self.snapshot {
+            None => stream_map(
+                &self.file,
+                self.pos,
+                self.gtids.as_deref(),
+                self.event,
+                self.row,
+                self.server_id,
+                self.ts_sec,
+            ),
+            Some(s) => snapshot_map(
+                self,
+                s.table.as_deref(),
+                s.last_key.clone(),
+                s.rows_done,
+                s.table_rows_done,
+            ),
         }
-        if self.event > 0 {
-            m.insert("event".into(), self.event.into());
-        }
-        if self.row > 0 {
-            m.insert("row".into(), self.row.into());
-        }
-        m.insert("server_id".into(), self.server_id.into());
-        m.insert("ts_sec".into(), self.ts_sec.into());
-        if let Some(s) = &self.snapshot {
-            m.insert("snapshot".into(), true.into());
-            if let Some(t) = &s.table {
-                m.insert("snapshot_table".into(), t.clone().into());
-            }
-            if let Some(k) = &s.last_key {
-                m.insert("snapshot_last_key".into(), Json::Array(k.clone()));
-            }
-        }
-        m
     }
 
     /// Reads a stored offset (ours or Debezium's).
@@ -97,13 +170,19 @@ impl Offset {
             Some(Json::String(s)) => s == "true",
             _ => false,
         };
-        let snapshot = snapshot_flag.then(|| SnapshotProgress {
-            table: m
-                .get("snapshot_table")
-                .and_then(Json::as_str)
-                .map(str::to_owned),
-            last_key: m.get("snapshot_last_key").and_then(Json::as_array).cloned(),
-        });
+        let snapshot = if snapshot_flag {
+            Some(SnapshotProgress {
+                table: m
+                    .get("snapshot_table")
+                    .and_then(Json::as_str)
+                    .map(str::to_owned),
+                last_key: m.get("snapshot_last_key").and_then(Json::as_array).cloned(),
+                rows_done: num("snapshot_rows_done")?,
+                table_rows_done: num("snapshot_table_rows_done")?,
+            })
+        } else {
+            None
+        };
         Ok(Offset {
             file,
             pos: num("pos")?,
@@ -184,6 +263,8 @@ mod tests {
             snapshot: Some(SnapshotProgress {
                 table: Some("inv.customers".into()),
                 last_key: Some(vec![Json::from(1004)]),
+                rows_done: 12,
+                table_rows_done: 4,
             }),
         };
         assert_eq!(Offset::from_map(&o.to_map()).expect("valid"), o);

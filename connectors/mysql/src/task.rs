@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sluice_core::config::ConfigMap;
-use sluice_core::plugin::{SourceTask, SourceTaskContext};
+use sluice_core::plugin::{Progress, SourceTask, SourceTaskContext};
 use sluice_core::{ConnectError, SourceRecord};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -103,21 +103,40 @@ async fn prepare(cfg: &MySqlConfig, stored: Option<Offset>) -> Result<(ServerInf
             };
             tracing::info!(file = %start.file, pos = start.pos, mode = ?cfg.snapshot_mode, "no stored offset: streaming without a snapshot");
             plan = Plan::Stream(start);
-        } else if !files.contains(&o.file) {
-            if cfg.snapshot_mode == SnapshotMode::WhenNeeded {
-                tracing::warn!(file = %o.file, pos = o.pos, "the stored binlog position is gone; snapshot.mode=when_needed: taking a new snapshot");
-                plan = Plan::Snapshot {
-                    resume: None,
-                    then_stream: true,
-                };
-            } else {
-                let said = format!("binlog file {} is not in SHOW BINARY LOGS", o.file);
-                return Err(MySqlError::LostPosition(lost_position_message(
-                    cfg,
-                    o,
-                    &said,
-                    files.first().map(String::as_str),
-                )));
+        } else {
+            // MySQL by GTID: the position is lost when the server purged transactions the
+            // stored set lacks, whatever files remain.
+            let by_gtid = match o.gtids.as_deref() {
+                Some(text) if server.gtid_mode && !server.mariadb => {
+                    crate::gtid::GtidSet::parse(text).ok()
+                }
+                _ => None,
+            };
+            let lost = match &by_gtid {
+                Some(set) => {
+                    let missing = checks::gtid_purged(&mut conn).await?.minus(set);
+                    (!missing.is_empty()).then(|| {
+                        format!("the server purged GTIDs {missing} that the stored GTID set lacks")
+                    })
+                }
+                None => (!files.contains(&o.file))
+                    .then(|| format!("binlog file {} is not in SHOW BINARY LOGS", o.file)),
+            };
+            if let Some(said) = lost {
+                if cfg.snapshot_mode == SnapshotMode::WhenNeeded {
+                    tracing::warn!(file = %o.file, pos = o.pos, reason = %said, "the stored binlog position is gone; snapshot.mode=when_needed: taking a new snapshot");
+                    plan = Plan::Snapshot {
+                        resume: None,
+                        then_stream: true,
+                    };
+                } else {
+                    return Err(MySqlError::LostPosition(lost_position_message(
+                        cfg,
+                        o,
+                        &said,
+                        files.first().map(String::as_str),
+                    )));
+                }
             }
         }
     }
@@ -131,9 +150,11 @@ async fn read(
     server: ServerInfo,
     plan: Plan,
     out: &mut Output,
+    progress: Progress,
 ) -> Result<()> {
     let start = match plan {
         Plan::Idle => {
+            progress.set(Some(serde_json::json!({"phase": "done"})));
             tracing::info!(
                 "snapshot.mode=initial_only and the snapshot is complete: nothing to read"
             );
@@ -152,10 +173,11 @@ async fn read(
                 }
                 None => snapshot::begin(&mut conn, &server).await?,
             };
-            let start = snapshot::run(&mut conn, &cfg, &source, point, out).await?;
+            let start = snapshot::run(&mut conn, &cfg, &source, point, out, &progress).await?;
             snapshot::end(&mut conn).await;
             drop(conn.disconnect().await);
             if !then_stream {
+                progress.set(Some(serde_json::json!({"phase": "done"})));
                 tracing::info!("snapshot.mode=initial_only: snapshot complete, not streaming");
                 return Ok(());
             }
@@ -163,7 +185,8 @@ async fn read(
         }
     };
     let meta = checks::connect(&cfg).await?;
-    Streamer::new(cfg, source, server, meta, start)
+    Streamer::new(cfg, source, server, Some(meta), start)
+        .with_progress(progress)
         .run(out)
         .await
 }
@@ -189,8 +212,9 @@ impl SourceTask for MySqlTask {
         tracing::info!(plan = ?plan, server = %cfg.topic_prefix, "mysql source starting");
         let (tx, rx) = mpsc::channel(2);
         let mut out = Output::new(tx, cfg.max_batch_size);
+        let progress = context.progress().clone();
         self.reader = Some(tokio::spawn(async move {
-            if let Err(e) = read(cfg, source, server, plan, &mut out).await {
+            if let Err(e) = read(cfg, source, server, plan, &mut out, progress).await {
                 tracing::error!(error = %e, "mysql source failed");
                 out.fail(e.into()).await;
             } else {

@@ -21,6 +21,7 @@ pub mod code {
     pub const HEARTBEAT: u8 = 0x1b;
     pub const MYSQL_GTID: u8 = 0x21;
     pub const ANONYMOUS_GTID: u8 = 0x22;
+    pub const PREVIOUS_GTIDS: u8 = 0x23;
     pub const PARTIAL_UPDATE_ROWS: u8 = 0x27;
     pub const MARIADB_ANNOTATE_ROWS: u8 = 0xa0;
     pub const MARIADB_GTID: u8 = 0xa2;
@@ -82,22 +83,29 @@ pub fn mariadb_gtid_list(data: &[u8]) -> Result<Vec<(u32, u32, u64)>, Short> {
     Ok(out)
 }
 
-/// Parses MySQL's GTID event (0x21): flags (1), source UUID (16), transaction number (8).
-pub fn mysql_gtid(data: &[u8]) -> Result<String, Short> {
+/// MySQL's GTID event: the transaction about to start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MySqlGtid {
+    pub uuid: crate::gtid::Uuid,
+    pub gno: u64,
+}
+
+impl MySqlGtid {
+    /// `uuid:gno`, as `source.gtid` shows it.
+    pub fn text(&self) -> String {
+        format!("{}:{}", crate::gtid::uuid_text(&self.uuid), self.gno)
+    }
+}
+
+/// Parses MySQL's GTID event (0x21): flags (1), source UUID (16), transaction number (8),
+/// then logical-clock and commit-time fields this reader does not need.
+pub fn mysql_gtid(data: &[u8]) -> Result<MySqlGtid, Short> {
     let mut r = Reader::new(data);
     r.u8("GTID flags")?;
-    let sid = r.take(16, "GTID source id")?;
+    let mut uuid = [0u8; 16];
+    uuid.copy_from_slice(r.take(16, "GTID source id")?);
     let gno = r.uint_le(8, "GTID number")?;
-    let hex: Vec<String> = sid.iter().map(|b| format!("{b:02x}")).collect();
-    let h = hex.concat();
-    Ok(format!(
-        "{}-{}-{}-{}-{}:{gno}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    ))
+    Ok(MySqlGtid { uuid, gno })
 }
 
 /// A QUERY event.
@@ -216,10 +224,16 @@ mod tests {
         let mut g = vec![1];
         g.extend(0x3E11FA47_71CA_11E1_9E33_C80AA9429562_u128.to_be_bytes());
         g.extend(23u64.to_le_bytes());
-        assert_eq!(
-            mysql_gtid(&g).as_deref(),
-            Ok("3e11fa47-71ca-11e1-9e33-c80aa9429562:23")
-        );
+        // MySQL 8.0 writes more after the number: lt_type, last_committed, sequence_number,
+        // commit timestamps, transaction length, server versions.
+        g.push(2);
+        g.extend(7u64.to_le_bytes());
+        g.extend(8u64.to_le_bytes());
+        g.extend([0x11; 14]);
+        let parsed = mysql_gtid(&g).expect("valid");
+        assert_eq!(parsed.gno, 23);
+        assert_eq!(parsed.text(), "3e11fa47-71ca-11e1-9e33-c80aa9429562:23");
+        assert!(mysql_gtid(&g[..24]).is_err());
     }
 
     #[test]

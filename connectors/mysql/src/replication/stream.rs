@@ -10,6 +10,11 @@
 //!   row rather than losing its tail (at-least-once, never at-most-once).
 //! - Transactions end at XID, at a `COMMIT` query, or after the single statement of a
 //!   standalone group (DDL); only then does the GTID state advance.
+//! - GTIDs: MariaDB's state is the last GTID per domain; MySQL's is the executed GTID set,
+//!   kept only when it is known to be complete — from the stored offset, the snapshot's
+//!   `Executed_Gtid_Set`, or a file's PREVIOUS_GTIDS event — because a restart by an
+//!   incomplete set would make the server resend transactions already emitted. Until then
+//!   MySQL offsets carry file and position only.
 //! - Schemas: TABLE_MAP events are parsed once per table version; identical TABLE_MAP
 //!   bytes reuse the cached [`TableSchema`], so a row never rebuilds a schema.
 //! - Liveness: the server is asked for heartbeat events, and silence for three periods is a
@@ -22,18 +27,21 @@ use std::time::{Duration, Instant};
 use futures::{FutureExt, StreamExt};
 use mysql_async::binlog::events::Event;
 use mysql_async::prelude::Queryable;
-use mysql_async::{BinlogStream, BinlogStreamRequest, Conn};
+use mysql_async::{BinlogStream, Conn};
+use sluice_core::plugin::Progress;
 use sluice_core::record::OffsetMap;
 
 mod emit;
 
-use super::events::{self, code};
+use super::dump::DumpRequest;
+use super::events::{self, code, MySqlGtid};
 use super::table_map::{self, BinlogColumn};
 use crate::checks::{self, ServerInfo};
 use crate::config::MySqlConfig;
 use crate::decode::{parse_rows, rows_kind};
 use crate::envelope::{self, SourceSchemas};
 use crate::error::{MySqlError, Result, SqlContext};
+use crate::gtid::GtidSet;
 use crate::offsets::{GtidState, Offset};
 use crate::output::Output;
 use crate::schema::TableSchema;
@@ -52,6 +60,7 @@ struct Txn {
     pos: u64,
     gtid: Option<String>,
     gtid_parts: Option<(u32, u32, u64)>,
+    mysql_gtid: Option<MySqlGtid>,
     gtids_before: Option<String>,
     thread: Option<i64>,
     rows_events: u64,
@@ -66,7 +75,8 @@ pub struct Streamer {
     cfg: Arc<MySqlConfig>,
     source: Arc<SourceSchemas>,
     server: ServerInfo,
-    meta: Conn,
+    /// A connection for metadata queries, opened when first needed.
+    meta: Option<Conn>,
     tables: HashMap<u64, Option<Arc<Mapped>>>,
     cache: HashMap<(String, String), Arc<Mapped>>,
     file: String,
@@ -76,10 +86,16 @@ pub struct Streamer {
     seen_fde: bool,
     txn: Option<Txn>,
     gtids: GtidState,
+    /// MySQL's executed GTID set, when known to be complete.
+    mysql_gtids: Option<GtidSet>,
     resume: Option<(u64, u64)>,
     pending_start: Option<u64>,
     last_heartbeat: Instant,
     start: Offset,
+    progress: Progress,
+    /// Change events emitted (rows), and when / at what count progress was last published.
+    rows: u64,
+    published: (Instant, u64),
 }
 
 fn decode_err(file: &str, pos: u64, message: impl Into<String>) -> MySqlError {
@@ -91,21 +107,33 @@ fn decode_err(file: &str, pos: u64, message: impl Into<String>) -> MySqlError {
 }
 
 impl Streamer {
-    /// A reader that will start at `start`; `meta` is a separate connection for metadata.
+    /// A reader that will start at `start`; `meta` is a separate connection for metadata
+    /// (opened on first use when `None`).
     pub fn new(
         cfg: Arc<MySqlConfig>,
         source: Arc<SourceSchemas>,
         server: ServerInfo,
-        meta: Conn,
+        meta: Option<Conn>,
         start: Offset,
     ) -> Self {
         let resume = (start.event > 0 || start.row > 0).then_some((start.event, start.row));
+        let stored = start.gtids.as_deref().filter(|g| !g.is_empty());
+        let mysql_gtids = match stored {
+            Some(text) if !server.mariadb => match GtidSet::parse(text) {
+                Ok(set) => Some(set),
+                Err(e) => {
+                    tracing::warn!(gtids = text, error = %e, "the stored GTID set cannot be used; streaming by file and position");
+                    None
+                }
+            },
+            _ => None,
+        };
         Streamer {
-            gtids: start
-                .gtids
-                .as_deref()
+            gtids: stored
+                .filter(|_| server.mariadb)
                 .and_then(GtidState::parse)
                 .unwrap_or_default(),
+            mysql_gtids,
             file: start.file.clone(),
             next_pos: start.pos.max(4),
             ts_sec: start.ts_sec,
@@ -122,7 +150,32 @@ impl Streamer {
             pending_start: None,
             last_heartbeat: Instant::now(),
             start,
+            progress: Progress::default(),
+            rows: 0,
+            published: (Instant::now(), 0),
         }
+    }
+
+    /// Publishes streaming progress to `progress` (the task's status) about once a second.
+    pub fn with_progress(mut self, progress: Progress) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// `{"phase": "streaming", file, pos, gtids, rows_streamed, rows_per_sec}`.
+    fn publish_progress(&mut self) {
+        let (at, rows_then) = self.published;
+        let secs = at.elapsed().as_secs_f64().max(0.001);
+        let rate = ((self.rows - rows_then) as f64 / secs) as u64;
+        self.published = (Instant::now(), self.rows);
+        self.progress.set(Some(serde_json::json!({
+            "phase": "streaming",
+            "file": self.file,
+            "pos": self.next_pos,
+            "gtids": self.gtid_text(),
+            "rows_streamed": self.rows,
+            "rows_per_sec": rate,
+        })));
     }
 
     fn heartbeat_period(&self) -> Duration {
@@ -168,22 +221,39 @@ impl Streamer {
                 .ctx(|| format!("setting @slave_connect_state='{state}'"))?;
             }
         }
-        let (file, pos) = if use_gtid {
-            (String::new(), 4)
-        } else {
-            (self.start.file.clone(), self.start.pos.max(4))
-        };
+        let request = self.dump_request(use_gtid);
         tracing::info!(
-            file = %self.start.file, pos = self.start.pos, gtids = %self.gtids, by_gtid = use_gtid,
+            file = %self.start.file, pos = self.start.pos, gtids = self.gtid_text().unwrap_or_default(),
+            by_gtid = use_gtid || request.gtids.is_some(),
             skip_events = self.start.event, skip_rows = self.start.row,
             server_id = self.cfg.server_id, "streaming from the binlog"
         );
-        let req = BinlogStreamRequest::new(self.cfg.server_id)
-            .with_filename(file.as_bytes())
-            .with_pos(pos);
-        conn.get_binlog_stream(req)
+        conn.get_binlog_stream(request.stream_request())
             .await
             .map_err(|e| self.stream_error(e))
+    }
+
+    /// The dump request: by MySQL GTID set when the server has `gtid_mode=ON` and the set
+    /// is known; by position otherwise (also for MariaDB, whose GTID start is
+    /// `@slave_connect_state`, `mariadb_by_gtid`).
+    fn dump_request(&self, mariadb_by_gtid: bool) -> DumpRequest {
+        match &self.mysql_gtids {
+            Some(set) if self.server.gtid_mode && !self.server.mariadb && !set.is_empty() => {
+                DumpRequest::by_gtid(self.cfg.server_id, set.clone())
+            }
+            _ if mariadb_by_gtid => DumpRequest::by_position(self.cfg.server_id, "", 4),
+            _ => DumpRequest::by_position(self.cfg.server_id, &self.start.file, self.start.pos),
+        }
+    }
+
+    /// The metadata connection, opened on first use.
+    async fn meta(&mut self) -> Result<&mut Conn> {
+        if self.meta.is_none() {
+            self.meta = Some(checks::connect(&self.cfg).await?);
+        }
+        self.meta
+            .as_mut()
+            .ok_or_else(|| MySqlError::Setting("no metadata connection".into()))
     }
 
     fn stream_error(&self, e: mysql_async::Error) -> MySqlError {
@@ -209,6 +279,7 @@ impl Streamer {
     /// Streams until the task stops (Ok) or a failure.
     pub async fn run(mut self, out: &mut Output) -> Result<()> {
         let mut stream = self.open().await?;
+        self.publish_progress();
         let silence = self.heartbeat_period() * 3 + Duration::from_secs(5);
         loop {
             let next = if out.pending() == 0 {
@@ -253,6 +324,9 @@ impl Streamer {
             };
             self.handle(&event, out).await?;
             self.maybe_heartbeat(out);
+            if self.published.0.elapsed() >= Duration::from_secs(1) {
+                self.publish_progress();
+            }
             if out.full() && !out.flush().await {
                 return Ok(());
             }
@@ -280,7 +354,14 @@ impl Streamer {
     }
 
     fn gtid_text(&self) -> Option<String> {
-        (!self.gtids.is_empty()).then(|| self.gtids.to_string())
+        if self.server.mariadb {
+            (!self.gtids.is_empty()).then(|| self.gtids.to_string())
+        } else {
+            self.mysql_gtids
+                .as_ref()
+                .filter(|s| !s.is_empty())
+                .map(GtidSet::to_string)
+        }
     }
 
     fn between_offset(&self) -> OffsetMap {
@@ -309,6 +390,7 @@ impl Streamer {
             pos,
             gtid,
             gtid_parts: parts,
+            mysql_gtid: None,
             gtids_before: self.gtid_text(),
             thread: None,
             rows_events: 0,
@@ -323,6 +405,9 @@ impl Streamer {
         let Some(t) = self.txn.take() else { return };
         if let Some((d, s, q)) = t.gtid_parts {
             self.gtids.update(d, s, q);
+        }
+        if let (Some(g), Some(set)) = (t.mysql_gtid, &mut self.mysql_gtids) {
+            set.add(g.uuid, g.gno);
         }
         if next_pos > 0 {
             self.next_pos = next_pos;
@@ -382,7 +467,21 @@ impl Streamer {
             code::MYSQL_GTID => {
                 let gtid = events::mysql_gtid(data).map_err(|e| here(e.to_string()))?;
                 self.pending_start = Some(start);
-                self.begin(start, Some(gtid), None, false);
+                self.begin(start, Some(gtid.text()), None, false);
+                if let Some(t) = &mut self.txn {
+                    t.mysql_gtid = Some(gtid);
+                }
+            }
+            code::PREVIOUS_GTIDS if !self.server.mariadb => {
+                // Every GTID before this file: a complete set from here on.
+                match GtidSet::decode(data) {
+                    Ok(set) if self.mysql_gtids.is_none() => {
+                        tracing::info!(file = %self.file, gtids = %set, "GTID set known from the file's PREVIOUS_GTIDS event");
+                        self.mysql_gtids = Some(set);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::debug!(error = %e, "PREVIOUS_GTIDS event not used"),
+                }
             }
             code::ANONYMOUS_GTID => self.pending_start = Some(start),
             code::QUERY => {
@@ -464,7 +563,8 @@ impl Streamer {
                 .iter()
                 .any(|c| matches!(c.ty, table_map::ty::BLOB))
         {
-            crate::snapshot::meta::json_columns(&mut self.meta, &tm.db, &tm.table).await?
+            let (db, table) = (tm.db.clone(), tm.table.clone());
+            crate::snapshot::meta::json_columns(self.meta().await?, &db, &table).await?
         } else {
             Vec::new()
         };
@@ -541,3 +641,6 @@ pub fn lost_position_message(
         start.file, start.pos, cfg.topic_prefix
     )
 }
+
+#[cfg(test)]
+mod tests;

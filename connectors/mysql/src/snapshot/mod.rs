@@ -29,6 +29,7 @@ use std::time::Instant;
 
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row, Value as My};
+use sluice_core::plugin::Progress;
 use sluice_core::record::OffsetMap;
 use sluice_core::{SourceRecord, Value};
 
@@ -37,7 +38,7 @@ use crate::config::MySqlConfig;
 use crate::convert::{key_struct, row_struct, Raw};
 use crate::envelope::{self, Op, SourceInfo, SourceSchemas};
 use crate::error::{MySqlError, Result, SqlContext};
-use crate::offsets::{Offset, SnapshotProgress};
+use crate::offsets::{snapshot_map, Offset};
 use crate::output::Output;
 use crate::schema::{ColumnType, TableMeta, TableSchema};
 
@@ -182,16 +183,82 @@ fn set_marker(r: &mut SourceRecord, marker: &'static str) {
     }
 }
 
+/// Where the snapshot is: published to the log every 5 s and to the task's status
+/// (`progress` in `/connectors/<name>/status`) after every chunk.
+struct Meter<'a> {
+    progress: &'a Progress,
+    started: Instant,
+    last_log: Instant,
+    /// Rows acknowledged before this run (a resumed snapshot).
+    base: u64,
+    done: u64,
+    estimate: u64,
+    tables_total: usize,
+    tables_done: usize,
+    table: String,
+    table_done: u64,
+    table_estimate: u64,
+    table_started: Instant,
+}
+
+impl Meter<'_> {
+    fn rate(&self) -> u64 {
+        let secs = self.started.elapsed().as_secs_f64().max(0.001);
+        ((self.done - self.base) as f64 / secs) as u64
+    }
+
+    /// The status document: `phase`, `table`, `rows_done` / `rows_estimated` (all tables),
+    /// the same for the current table, `rows_per_sec` (this run), `tables_done` / `tables_total`.
+    fn json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "phase": "snapshot",
+            "table": self.table,
+            "rows_done": self.done,
+            "rows_estimated": self.estimate.max(self.done),
+            "table_rows_done": self.table_done,
+            "table_rows_estimated": self.table_estimate.max(self.table_done),
+            "rows_per_sec": self.rate(),
+            "tables_done": self.tables_done,
+            "tables_total": self.tables_total,
+        })
+    }
+
+    fn publish(&mut self, force_log: bool) {
+        self.progress.set(Some(self.json()));
+        if force_log || self.last_log.elapsed().as_secs() >= 5 {
+            self.last_log = Instant::now();
+            let rate = self.rate();
+            let eta = if rate > 0 && self.estimate > self.done {
+                (self.estimate - self.done) / rate
+            } else {
+                0
+            };
+            tracing::info!(
+                table = %self.table,
+                rows_done = self.table_done,
+                rows_estimated = self.table_estimate.max(self.table_done),
+                table_seconds = self.table_started.elapsed().as_secs(),
+                total_rows_done = self.done,
+                total_rows_estimated = self.estimate.max(self.done),
+                rows_per_second = rate,
+                eta_seconds = eta,
+                "snapshot progress"
+            );
+        }
+    }
+}
+
 /// Reads the snapshot; `point` is the consistent point (with progress when resuming).
-/// Returns the offset streaming starts from.
+/// Returns the offset streaming starts from. Progress goes to `progress` (the task status).
 pub async fn run(
     conn: &mut Conn,
     cfg: &Arc<MySqlConfig>,
     source: &Arc<SourceSchemas>,
     point: Offset,
     out: &mut Output,
+    progress: &Progress,
 ) -> Result<Offset> {
-    let progress = point.snapshot.clone().unwrap_or_default();
+    let resumed = point.snapshot.clone().unwrap_or_default();
     let stream_from = Offset {
         snapshot: None,
         event: 0,
@@ -205,32 +272,58 @@ pub async fn run(
         rows_estimated = total_estimate,
         "snapshot starting"
     );
-    let started = Instant::now();
+    let mut meter = Meter {
+        progress,
+        started: Instant::now(),
+        last_log: Instant::now(),
+        base: resumed.rows_done,
+        done: resumed.rows_done,
+        estimate: total_estimate,
+        tables_total: all.len(),
+        tables_done: 0,
+        table: String::new(),
+        table_done: 0,
+        table_estimate: 0,
+        table_started: Instant::now(),
+    };
     let mut held: Option<Held> = None;
-    let mut emitted = 0u64;
-    let mut first = true;
+    let mut first = resumed.table.is_none();
     for (db, table, estimate) in all {
         let name = format!("{db}.{table}");
         let mut last_key: Option<Vec<serde_json::Value>> = None;
-        if let Some(current) = &progress.table {
+        let mut table_rows = 0u64;
+        if let Some(current) = &resumed.table {
             if name < *current {
+                meter.tables_done += 1;
                 continue;
             }
             if name == *current {
-                last_key = progress.last_key.clone();
+                last_key = resumed.last_key.clone();
+                table_rows = resumed.table_rows_done;
                 if let Some(k) = &last_key {
-                    tracing::info!(table = %name, key = %serde_json::Value::Array(k.clone()), "resuming snapshot of {name} after key {}", serde_json::Value::Array(k.clone()));
+                    let k = serde_json::Value::Array(k.clone());
+                    tracing::info!(
+                        table = %name,
+                        key = %k,
+                        rows_done = resumed.rows_done,
+                        "resuming the snapshot from the last chunk: {name} after key {k} ({} rows of it and {} in all already emitted)",
+                        table_rows,
+                        resumed.rows_done
+                    );
                 }
             }
         }
         let Some(meta) = meta::load(conn, &db, &table).await? else {
+            meter.tables_done += 1;
             continue;
         };
         let schema =
             Arc::new(TableSchema::build(meta, cfg, source.clone()).map_err(MySqlError::Config)?);
-        let mut table_rows = 0u64;
-        let table_start = Instant::now();
-        let mut last_log = Instant::now();
+        meter.table.clone_from(&name);
+        meter.table_done = table_rows;
+        meter.table_estimate = estimate;
+        meter.table_started = Instant::now();
+        meter.publish(false);
         loop {
             let rows = chunk(
                 conn,
@@ -254,23 +347,17 @@ pub async fn run(
                 };
                 let key = key_struct(&schema, &raws, cfg).map_err(bad)?;
                 let after = row_struct(&schema, &raws, cfg).map_err(bad)?;
-                if !schema.meta.primary_key.is_empty() {
-                    last_key = Some(
-                        schema
-                            .meta
-                            .primary_key
-                            .iter()
-                            .map(|&i| keys::encode(&values[i]))
-                            .collect(),
-                    );
-                }
-                let offset = Offset {
-                    snapshot: Some(SnapshotProgress {
-                        table: Some(name.clone()),
-                        last_key: last_key.clone(),
-                    }),
-                    ..stream_from.clone()
-                };
+                let row_key = (!schema.meta.primary_key.is_empty()).then(|| {
+                    schema
+                        .meta
+                        .primary_key
+                        .iter()
+                        .map(|&i| keys::encode(&values[i]))
+                        .collect()
+                });
+                table_rows += 1;
+                meter.done += 1;
+                let offset = snapshot_map(&stream_from, Some(&name), row_key, meter.done, table_rows);
                 let info = SourceInfo {
                     ts_ms: envelope::now_us() / 1000,
                     snapshot: "true",
@@ -289,7 +376,7 @@ pub async fn run(
                     Some(after),
                     &info,
                     None,
-                    offset.to_map(),
+                    offset,
                 );
                 if let Some(h) = held.take() {
                     push_held(h, false, out);
@@ -297,28 +384,27 @@ pub async fn run(
                 held = Some(Held {
                     record,
                     first,
-                    first_in_table: table_rows == 0,
+                    first_in_table: table_rows == 1,
                     last_in_table: false,
                 });
                 first = false;
-                table_rows += 1;
-                emitted += 1;
                 if out.full() && !out.flush().await {
                     return Ok(stream_from);
                 }
             }
-            if last_log.elapsed().as_secs() >= 5 {
-                last_log = Instant::now();
-                log_progress(
-                    &name,
-                    table_rows,
-                    estimate,
-                    table_start,
-                    emitted,
-                    total_estimate,
-                    started,
-                );
+            // The next chunk starts after the last row's key (kept in its offset).
+            if n > 0 {
+                if let Some(h) = &held {
+                    last_key = h
+                        .record
+                        .source_offset
+                        .get("snapshot_last_key")
+                        .and_then(serde_json::Value::as_array)
+                        .cloned();
+                }
             }
+            meter.table_done = table_rows;
+            meter.publish(false);
             if n < cfg.snapshot_fetch_size || schema.meta.primary_key.is_empty() {
                 break;
             }
@@ -326,15 +412,8 @@ pub async fn run(
         if let Some(h) = &mut held {
             h.last_in_table = true;
         }
-        log_progress(
-            &name,
-            table_rows,
-            estimate,
-            table_start,
-            emitted,
-            total_estimate,
-            started,
-        );
+        meter.tables_done += 1;
+        meter.publish(true);
     }
     if let Some(mut h) = held.take() {
         h.record.source_offset = stream_from.to_map();
@@ -343,9 +422,11 @@ pub async fn run(
     if !out.flush().await {
         return Ok(stream_from);
     }
-    let secs = started.elapsed().as_secs_f64().max(0.001);
+    let secs = meter.started.elapsed().as_secs_f64().max(0.001);
+    let emitted = meter.done - meter.base;
     tracing::info!(
         rows = emitted,
+        rows_in_all = meter.done,
         seconds = secs,
         rows_per_second = (emitted as f64 / secs) as u64,
         "snapshot completed"
@@ -367,35 +448,6 @@ fn push_held(mut h: Held, last: bool, out: &mut Output) {
     };
     set_marker(&mut h.record, marker);
     out.push(h.record);
-}
-
-fn log_progress(
-    table: &str,
-    rows: u64,
-    estimate: u64,
-    t0: Instant,
-    all: u64,
-    all_estimate: u64,
-    s0: Instant,
-) {
-    let secs = s0.elapsed().as_secs_f64().max(0.001);
-    let rate = all as f64 / secs;
-    let eta = if rate > 0.0 && all_estimate > all {
-        ((all_estimate - all) as f64 / rate) as u64
-    } else {
-        0
-    };
-    tracing::info!(
-        table,
-        rows_done = rows,
-        rows_estimated = estimate,
-        table_seconds = t0.elapsed().as_secs(),
-        total_rows_done = all,
-        total_rows_estimated = all_estimate,
-        rows_per_second = rate as u64,
-        eta_seconds = eta,
-        "snapshot progress"
-    );
 }
 
 async fn chunk(

@@ -16,7 +16,7 @@ use crate::convert::{key_struct, row_struct, Raw};
 use crate::decode::RowsKind;
 use crate::envelope::{self, Op, SourceInfo, TxBlock};
 use crate::error::{MySqlError, Result};
-use crate::offsets::Offset;
+use crate::offsets::{stream_map, Offset};
 use crate::output::Output;
 use crate::schema::TableSchema;
 
@@ -45,30 +45,30 @@ impl Streamer {
         let Some(txn) = &mut self.txn else {
             return Ok(());
         };
-        let offset = |r: u64| {
-            Offset {
-                file: txn.file.clone(),
-                pos: txn.pos,
-                gtids: txn.gtids_before.clone(),
-                event,
-                row: r,
-                server_id: self.event_server,
-                ts_sec: self.ts_sec,
-                snapshot: None,
-            }
-            .to_map()
+        // The offset after this row, and (only when the row makes several records, or a
+        // BEGIN record precedes it) the offset before it.
+        let (file, txn_pos, gtids, server_id, ts_sec) = (
+            txn.file.as_str(),
+            txn.pos,
+            txn.gtids_before.as_deref(),
+            self.event_server,
+            self.ts_sec,
+        );
+        let offset = |r: u64| stream_map(file, txn_pos, gtids, event, r, server_id, ts_sec);
+        let tx_id = if cfg.transaction_metadata {
+            tx_id(txn)
+        } else {
+            String::new()
         };
-        let (done, not_done) = (offset(row), offset(row - 1));
-        let tx_id = tx_id(txn);
         if cfg.transaction_metadata && !txn.begun {
             txn.begun = true;
             out.push(envelope::transaction_record(
                 &self.source,
                 &cfg.transaction_topic,
                 &tx_id,
-                self.ts_sec * 1000,
+                ts_sec * 1000,
                 None,
-                not_done.clone(),
+                offset(row - 1),
             ));
         }
         let tx_block = if cfg.transaction_metadata {
@@ -193,12 +193,13 @@ impl Streamer {
             }
             _ => return Err("a rows event without the row image its kind needs".into()),
         }
+        self.rows += 1;
         let last = records.len() - 1;
+        let not_done = (last > 0).then(|| offset(row - 1));
         for (i, mut r) in records.into_iter().enumerate() {
-            r.source_offset = if i == last {
-                done.clone()
-            } else {
-                not_done.clone()
+            r.source_offset = match &not_done {
+                Some(before) if i < last => before.clone(),
+                _ => offset(row),
             };
             out.push(r);
         }
@@ -219,7 +220,7 @@ impl Streamer {
         let schema = match self.cache.get(&(db.to_owned(), table.to_owned())) {
             Some(m) => m.schema.clone(),
             None => {
-                let Some(meta) = crate::snapshot::meta::load(&mut self.meta, db, table).await?
+                let Some(meta) = crate::snapshot::meta::load(self.meta().await?, db, table).await?
                 else {
                     return Ok(());
                 };
