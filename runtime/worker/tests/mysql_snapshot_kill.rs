@@ -48,9 +48,7 @@ fn stored_offset(dir: &Path) -> Option<Json> {
 /// Rows the committed offset says the snapshot has emitted (`None` once it is complete).
 fn snapshot_rows_done(dir: &Path) -> Option<u64> {
     let o = stored_offset(dir)?;
-    if o.get("snapshot").is_none() {
-        return None;
-    }
+    o.get("snapshot")?;
     o["snapshot_rows_done"].as_u64()
 }
 
@@ -62,7 +60,10 @@ fn snapshot_complete(dir: &Path) -> bool {
 fn read_keys(bootstrap: &str, topic: &str, mut each: impl FnMut(Option<&[u8]>)) -> u64 {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("mysql-kill-check-{}", std::process::id()))
+        .set(
+            "group.id",
+            format!("mysql-kill-check-{}", std::process::id()),
+        )
         .set("enable.auto.commit", "false")
         .set("receive.message.max.bytes", "1000000000")
         .set("fetch.max.bytes", "524288000")
@@ -130,7 +131,7 @@ fn million_row_snapshot_survives_kill_9_and_resumes_from_the_last_chunk() {
     let db = MariaDb::start();
     db.sql(&format!(
         "CREATE DATABASE inv; CREATE TABLE inv.big (id INT PRIMARY KEY, v INT NOT NULL);
-         INSERT INTO inv.big SELECT seq, seq % 1000 FROM seq_1_to_{ROWS};
+         INSERT INTO inv.big SELECT seq, seq % 1000 FROM inv.seq_1_to_{ROWS};
          ANALYZE TABLE inv.big;"
     ));
     eprintln!("loaded {ROWS} rows in {:?}", t0.elapsed());
@@ -188,7 +189,10 @@ fn million_row_snapshot_survives_kill_9_and_resumes_from_the_last_chunk() {
     assert_eq!(p["table"], "inv.big", "{p}");
     assert!(p["rows_estimated"].as_u64().unwrap() >= ROWS / 2, "{p}");
     assert!(p["rows_per_sec"].is_u64(), "{p}");
-    assert!(done_at_kill < ROWS, "the kill came after the snapshot ended");
+    assert!(
+        done_at_kill < ROWS,
+        "the kill came after the snapshot ended"
+    );
 
     let mut worker = Worker::start(dir, port, &[connector]);
     wait_until(
@@ -237,7 +241,10 @@ fn million_row_snapshot_survives_kill_9_and_resumes_from_the_last_chunk() {
          {duplicates} duplicates (e.g. {duplicate_ids:?}), missing {missing:?}; total {:?}",
         t0.elapsed()
     );
-    assert_eq!(distinct, ROWS, "every row is on the topic; missing {missing:?}");
+    assert_eq!(
+        distinct, ROWS,
+        "every row is on the topic; missing {missing:?}"
+    );
     assert_eq!(sum, ROWS * (ROWS + 1) / 2, "checksum of ids");
     assert!(
         duplicates < ROWS / 10,
