@@ -357,7 +357,8 @@ pub async fn run(
                 });
                 table_rows += 1;
                 meter.done += 1;
-                let offset = snapshot_map(&stream_from, Some(&name), row_key, meter.done, table_rows);
+                let offset =
+                    snapshot_map(&stream_from, Some(&name), row_key, meter.done, table_rows);
                 let info = SourceInfo {
                     ts_ms: envelope::now_us() / 1000,
                     snapshot: "true",
