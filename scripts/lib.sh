@@ -44,6 +44,11 @@ wait_for() {
 
 port_open() { python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.5)"; }
 
+# http_get URL: prints the body, fails on an error status (curl is not always installed).
+http_get() {
+    python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"
+}
+
 # start_broker: starts noida-db on a free port; sets $bootstrap.
 start_broker() {
     local port

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# The quickstart: a real pipeline on loopback — datagen (Debezium-shaped change events)
-# → sluice standalone → a Kafka-protocol broker — then prints a few records read back
-# from the topic by a stock Kafka client. Installs what it needs, runs everything in a
-# temp dir, and stops what it started.
+# The quickstart: change data capture on loopback — MariaDB → sluice standalone → a
+# Kafka-protocol broker. Starts MariaDB with a row-based binlog (temp dir, free port),
+# creates inventory.customers with three rows, runs the Debezium MySQL connector config of
+# examples/mysql-to-kafka, makes an insert, an update and a delete, and prints the change
+# events read back from the topic by a stock Kafka client: the snapshot's reads (op r),
+# then c, u, d and the delete's tombstone. Installs what it needs (scripts/test-env.sh),
+# runs everything in a temp dir, and stops what it started.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+example=$repo/examples/mysql-to-kafka
 
 eval "$("$repo/scripts/test-env.sh")"
 log "building sluice (release)"
@@ -13,30 +17,48 @@ cargo build --release --quiet -p sluice-worker --manifest-path "$repo/Cargo.toml
 sluice=$repo/target/release/sluice
 
 start_broker
+start_mariadb
+log "creating inventory.customers (examples/mysql-to-kafka/setup.sql)"
+mariadb_sql "$(cat "$example/setup.sql")"
+
+# The example's configs, pointed at the servers started here.
 rest_port=$(free_port)
-cat >"$work/worker.properties" <<PROPS
-bootstrap.servers=$bootstrap
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-key.converter.schemas.enable=false
-value.converter.schemas.enable=false
-offset.storage.file.filename=$work/connect.offsets
-offset.flush.interval.ms=1000
-listeners=http://127.0.0.1:$rest_port
-PROPS
-cat >"$work/datagen.json" <<JSON
-{"name": "inventory-datagen",
- "config": {"connector.class": "datagen", "topic.prefix": "quickstart",
-            "database.name": "inventory", "table.name": "customers",
-            "columns": "6", "rate": "20", "max.records": "100"}}
-JSON
+sed -e "s|^bootstrap.servers=.*|bootstrap.servers=$bootstrap|" \
+    -e "s|^offset.storage.file.filename=.*|offset.storage.file.filename=$work/connect.offsets|" \
+    -e "s|^listeners=.*|listeners=http://127.0.0.1:$rest_port|" \
+    "$example/worker.properties" >"$work/worker.properties"
+python3 - "$example/mysql-connector.json" "$work/mysql-connector.json" "$mariadb_port" "$bootstrap" <<'PY'
+import json, sys
+source, target, port, bootstrap = sys.argv[1:]
+doc = json.load(open(source))
+doc["config"]["database.port"] = port
+doc["config"]["schema.history.internal.kafka.bootstrap.servers"] = bootstrap
+json.dump(doc, open(target, "w"), indent=2)
+PY
+
 log "starting sluice standalone (REST API on http://127.0.0.1:$rest_port)"
-"$sluice" standalone "$work/worker.properties" "$work/datagen.json" 2>"$work/sluice.log" &
+"$sluice" standalone "$work/worker.properties" "$work/mysql-connector.json" 2>"$work/sluice.log" &
 pids+=($!)
-wait_for 30 "the REST API" curl -fs "http://127.0.0.1:$rest_port/"
-log "GET /connectors/inventory-datagen/status"
-curl -fs "http://127.0.0.1:$rest_port/connectors/inventory-datagen/status"
+wait_for 30 "the REST API" http_get "http://127.0.0.1:$rest_port/"
+
+status() { http_get "http://127.0.0.1:$rest_port/connectors/inventory-connector/status"; }
+streaming() { status | grep -q '"phase":"streaming"'; }
+if ! wait_for 60 "the snapshot to finish" streaming; then
+    status || true
+    tail -20 "$work/sluice.log" >&2
+    exit 1
+fi
+log "GET /connectors/inventory-connector/status"
+status
 echo
-log "the first 5 change events on topic quickstart.inventory.customers:"
-python "$repo/scripts/kafka_tail.py" "$bootstrap" quickstart.inventory.customers 5 print --timeout 60
-log "done; stopping sluice and the broker"
+
+log "insert, update, delete in MariaDB"
+mariadb_sql "
+    INSERT INTO inventory.customers (first_name, last_name, email)
+        VALUES ('Anne', 'Kretchmar', 'annek@noanswer.org');
+    UPDATE inventory.customers SET first_name = 'Anne Marie' WHERE id = 1004;
+    DELETE FROM inventory.customers WHERE id = 1004;"
+
+log "the change events on topic dbserver1.inventory.customers (3 snapshot reads, then c, u, d and a tombstone):"
+python "$repo/scripts/kafka_tail.py" "$bootstrap" dbserver1.inventory.customers 7 print --timeout 60
+log "done; stopping sluice, MariaDB and the broker"
