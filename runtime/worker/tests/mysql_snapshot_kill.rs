@@ -19,32 +19,6 @@ use sluice_testkit::MariaDb;
 const ROWS: u64 = 1_000_000;
 const TOPIC: &str = "kill.inv.big";
 
-/// The worker config: JSON without schemas, to keep the records small.
-fn worker_config(dir: &Path, bootstrap: &str, port: u16) {
-    write(
-        dir,
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={bootstrap}\n\
-             key.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             value.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             key.converter.schemas.enable=false\n\
-             value.converter.schemas.enable=false\n\
-             offset.storage.file.filename={}\n\
-             offset.flush.interval.ms=200\n\
-             listeners=http://127.0.0.1:{port}\n",
-            dir.join("connect.offsets").display()
-        ),
-    );
-}
-
-/// The stored offset of the connector's one source partition, if any.
-fn stored_offset(dir: &Path) -> Option<Json> {
-    let text = std::fs::read_to_string(dir.join("connect.offsets")).ok()?;
-    let doc: Json = serde_json::from_str(&text).ok()?;
-    doc["offsets"].as_array()?.first().map(|e| e[1].clone())
-}
-
 /// Rows the committed offset says the snapshot has emitted (`None` once it is complete).
 fn snapshot_rows_done(dir: &Path) -> Option<u64> {
     let o = stored_offset(dir)?;
@@ -139,7 +113,7 @@ fn million_row_snapshot_survives_kill_9_and_resumes_from_the_last_chunk() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let port = free_port();
-    worker_config(dir, broker.bootstrap(), port);
+    schemaless_worker_properties(dir, broker.bootstrap(), port);
     let connector = write(
         dir,
         "mysql.json",

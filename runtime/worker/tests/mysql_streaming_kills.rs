@@ -9,7 +9,6 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
@@ -194,30 +193,6 @@ impl Writer {
     }
 }
 
-fn worker_config(dir: &Path, bootstrap: &str, port: u16) {
-    write(
-        dir,
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={bootstrap}\n\
-             key.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             value.converter=org.apache.kafka.connect.json.JsonConverter\n\
-             key.converter.schemas.enable=false\n\
-             value.converter.schemas.enable=false\n\
-             offset.storage.file.filename={}\n\
-             offset.flush.interval.ms=200\n\
-             listeners=http://127.0.0.1:{port}\n",
-            dir.join("connect.offsets").display()
-        ),
-    );
-}
-
-fn stored_offset(dir: &Path) -> Option<Json> {
-    let text = std::fs::read_to_string(dir.join("connect.offsets")).ok()?;
-    let doc: Json = serde_json::from_str(&text).ok()?;
-    doc["offsets"].as_array()?.first().map(|e| e[1].clone())
-}
-
 /// Every record of `topic` up to its current end: (key, value) as JSON (null when absent).
 fn read_topic(bootstrap: &str, topic: &str) -> Vec<(Json, Json)> {
     let consumer: BaseConsumer = ClientConfig::new()
@@ -376,7 +351,7 @@ fn streaming_survives_three_kill_9_under_concurrent_writes() {
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     let port = free_port();
-    worker_config(dir, broker.bootstrap(), port);
+    schemaless_worker_properties(dir, broker.bootstrap(), port);
     // Small batches: offsets are committed often in the middle of transactions, so the
     // kills land there and the restart must skip exactly the rows already emitted.
     let connector = write(

@@ -45,6 +45,23 @@ pub fn worker_properties(dir: &Path, bootstrap: &str, port: u16, extra: &str) ->
     )
 }
 
+/// A worker config like [`worker_properties`], writing JSON without schemas (smaller records).
+pub fn schemaless_worker_properties(dir: &Path, bootstrap: &str, port: u16) -> PathBuf {
+    worker_properties(
+        dir,
+        bootstrap,
+        port,
+        "key.converter.schemas.enable=false\nvalue.converter.schemas.enable=false\n",
+    )
+}
+
+/// The stored offset of the first source partition in the worker's offsets file, if any.
+pub fn stored_offset(dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("connect.offsets")).ok()?;
+    let doc: serde_json::Value = serde_json::from_str(&text).ok()?;
+    doc["offsets"].as_array()?.first().map(|e| e[1].clone())
+}
+
 /// Runs `sluice` with `args` to completion, returning its status and stderr.
 pub fn run_to_end(args: &[&Path]) -> (ExitStatus, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
