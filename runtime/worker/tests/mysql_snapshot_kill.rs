@@ -11,8 +11,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::consumer::Consumer;
+use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value as Json;
 use sluice_testkit::MariaDb;
 
@@ -32,19 +32,7 @@ fn snapshot_complete(dir: &Path) -> bool {
 
 /// Reads every record of `topic` up to its current end, calling `each` with the key.
 fn read_keys(bootstrap: &str, topic: &str, mut each: impl FnMut(Option<&[u8]>)) -> u64 {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set(
-            "group.id",
-            format!("mysql-kill-check-{}", std::process::id()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("receive.message.max.bytes", "1000000000")
-        .set("fetch.max.bytes", "524288000")
-        .set("max.partition.fetch.bytes", "104857600")
-        .set("fetch.wait.max.ms", "100")
-        .create()
-        .unwrap();
+    let consumer = test_consumer(bootstrap, "mysql-kill-check");
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .unwrap();

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use common::*;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::consumer::Consumer;
+use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::Value as Json;
 use sluice_testkit::MariaDb;
 
@@ -195,19 +195,7 @@ impl Writer {
 
 /// Every record of `topic` up to its current end: (key, value) as JSON (null when absent).
 fn read_topic(bootstrap: &str, topic: &str) -> Vec<(Json, Json)> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set(
-            "group.id",
-            format!("mysql-kills-check-{}", std::process::id()),
-        )
-        .set("enable.auto.commit", "false")
-        .set("receive.message.max.bytes", "1000000000")
-        .set("fetch.max.bytes", "524288000")
-        .set("max.partition.fetch.bytes", "104857600")
-        .set("fetch.wait.max.ms", "100")
-        .create()
-        .unwrap();
+    let consumer = test_consumer(bootstrap, "mysql-kills-check");
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .unwrap();

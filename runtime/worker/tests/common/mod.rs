@@ -62,6 +62,21 @@ pub fn stored_offset(dir: &Path) -> Option<serde_json::Value> {
     doc["offsets"].as_array()?.first().map(|e| e[1].clone())
 }
 
+/// A consumer for reading a topic back in tests, with fetch limits high enough for
+/// brokers that ignore `fetch.max.bytes`; `group` names its (uncommitted) group.
+pub fn test_consumer(bootstrap: &str, group: &str) -> rdkafka::consumer::BaseConsumer {
+    rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("{group}-{}", std::process::id()))
+        .set("enable.auto.commit", "false")
+        .set("receive.message.max.bytes", "1000000000")
+        .set("fetch.max.bytes", "524288000")
+        .set("max.partition.fetch.bytes", "104857600")
+        .set("fetch.wait.max.ms", "100")
+        .create()
+        .unwrap()
+}
+
 /// Runs `sluice` with `args` to completion, returning its status and stderr.
 pub fn run_to_end(args: &[&Path]) -> (ExitStatus, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
