@@ -4,43 +4,33 @@
 //! scientific notation (`1.0E7`, `1.5E-4`). The digits are the shortest that round-trip,
 //! as in Java 19 and later.
 
-/// Appends Java's text for an `f64`.
-pub fn write_f64(out: &mut Vec<u8>, x: f64) {
-    let a = x.abs();
-    let mut sci = format!("{a:e}");
-    if a > 0.0 && a < f64::MIN_POSITIVE && !sci.contains('.') {
-        sci = two_digits(sci, format!("{a:.1e}"), |s| {
-            s.parse::<f64>().ok().map(|y| y.total_cmp(&a))
-        });
-    }
-    write_java(
-        out,
-        x.is_nan(),
-        x.is_infinite(),
-        x.is_sign_negative(),
-        x == 0.0,
-        &sci,
-    );
+/// Defines `write_f64` / `write_f32`: the same steps for both widths, each with its own
+/// shortest digits and subnormal range.
+macro_rules! java_float_writer {
+    ($name:ident, $t:ty) => {
+        #[doc = concat!("Appends Java's text for an `", stringify!($t), "`.")]
+        pub fn $name(out: &mut Vec<u8>, x: $t) {
+            let a = x.abs();
+            let mut sci = format!("{a:e}");
+            if a > 0.0 && a < <$t>::MIN_POSITIVE && !sci.contains('.') {
+                sci = two_digits(sci, format!("{a:.1e}"), |s| {
+                    s.parse::<$t>().ok().map(|y| y.total_cmp(&a))
+                });
+            }
+            write_java(
+                out,
+                x.is_nan(),
+                x.is_infinite(),
+                x.is_sign_negative(),
+                x == 0.0,
+                &sci,
+            );
+        }
+    };
 }
 
-/// Appends Java's text for an `f32`.
-pub fn write_f32(out: &mut Vec<u8>, x: f32) {
-    let a = x.abs();
-    let mut sci = format!("{a:e}");
-    if a > 0.0 && a < f32::MIN_POSITIVE && !sci.contains('.') {
-        sci = two_digits(sci, format!("{a:.1e}"), |s| {
-            s.parse::<f32>().ok().map(|y| y.total_cmp(&a))
-        });
-    }
-    write_java(
-        out,
-        x.is_nan(),
-        x.is_infinite(),
-        x.is_sign_negative(),
-        x == 0.0,
-        &sci,
-    );
-}
+java_float_writer!(write_f64, f64);
+java_float_writer!(write_f32, f32);
 
 /// Java's rule when one significant digit would do: among the decimals of one *or two*
 /// digits that round to the value it picks the closest (`Double.MIN_VALUE` is
