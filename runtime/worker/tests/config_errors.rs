@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::Duration;
 
 use common::*;
@@ -153,36 +152,6 @@ fn missing_files_and_duplicate_names_are_refused() {
     );
 }
 
-/// Starts the worker with its working directory in `dir` (the quickstart's relative
-/// file names then land there) and waits for the REST API.
-fn start_in(dir: &Path, port: u16, connectors: &[PathBuf]) -> Worker {
-    let log = dir.join("sluice.log");
-    let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .current_dir(dir)
-        .arg("standalone")
-        .arg("connect-standalone.properties")
-        .args(connectors)
-        .env("SLUICE_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut w = Worker {
-        dir: dir.to_owned(),
-        port,
-        child: Some(child),
-        log,
-    };
-    wait_until(Duration::from_secs(30), "the REST API", || {
-        if let Some(status) = w.child.as_mut().unwrap().try_wait().unwrap() {
-            panic!("sluice exited early with {status}:\n{}", w.log_text());
-        }
-        http(port, "GET", "/", None).is_some()
-    });
-    w
-}
-
 const LICENSE: &str = "# Licensed to the Apache Software Foundation (ASF) under one or more\n\
 # contributor license agreements.  See the NOTICE file distributed with\n\
 # this work for additional information regarding copyright ownership.\n";
@@ -243,7 +212,7 @@ listeners=http://127.0.0.1:{port}\n",
     let input = "foo\nbar\nhello, world\n";
     write(dir, "test.txt", input);
 
-    let mut w = start_in(dir, port, &[source, sink]);
+    let mut w = Worker::start_with(dir, port, "connect-standalone.properties", &[source, sink]);
     for name in ["local-file-source", "local-file-sink"] {
         wait_until(Duration::from_secs(60), &format!("{name} RUNNING"), || {
             let (code, body) = w.get(&format!("/connectors/{name}/status"));

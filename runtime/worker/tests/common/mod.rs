@@ -95,6 +95,12 @@ pub fn run_to_end(args: &[&Path]) -> (ExitStatus, String) {
 impl Worker {
     /// Starts `sluice standalone worker.properties <connectors>` and waits for the REST API.
     pub fn start(dir: &Path, port: u16, connectors: &[PathBuf]) -> Worker {
+        Worker::start_with(dir, port, "worker.properties", connectors)
+    }
+
+    /// Starts `sluice standalone <worker_file> <connectors>` with `dir` as its working
+    /// directory (relative file names in the configs land there).
+    pub fn start_with(dir: &Path, port: u16, worker_file: &str, connectors: &[PathBuf]) -> Worker {
         let log = dir.join(format!(
             "sluice-{}.log",
             std::time::SystemTime::now()
@@ -103,8 +109,9 @@ impl Worker {
                 .as_nanos()
         ));
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .current_dir(dir)
             .arg("standalone")
-            .arg(dir.join("worker.properties"))
+            .arg(worker_file)
             .args(connectors)
             .env("SLUICE_LOG", "info,sluice_worker=debug")
             .stdin(Stdio::null())
