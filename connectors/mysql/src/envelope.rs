@@ -14,7 +14,8 @@ use std::sync::Arc;
 
 use sluice_core::record::OffsetMap;
 use sluice_core::{
-    Headers, Record, SchemaAndValue, SchemaBuilder, SchemaRef, SourceRecord, Struct, Type, Value,
+    Headers, Record, SchemaAndValue, SchemaBuilder, SchemaRef, SourceOffset, SourceRecord, Struct,
+    Type, Value,
 };
 
 use crate::schema::TableSchema;
@@ -228,7 +229,7 @@ pub fn change_record(
     after: Option<Value>,
     info: &SourceInfo<'_>,
     tx: Option<&TxBlock<'_>>,
-    offset: OffsetMap,
+    offset: SourceOffset,
 ) -> SourceRecord {
     let now = now_us();
     let tx_value = tx.map_or(Value::Null, |b| {
@@ -272,7 +273,7 @@ pub fn change_record(
 }
 
 /// The tombstone that follows a delete: same key, null value.
-pub fn tombstone(t: &TableSchema, key: Value, offset: OffsetMap) -> Option<SourceRecord> {
+pub fn tombstone(t: &TableSchema, key: Value, offset: SourceOffset) -> Option<SourceRecord> {
     let schema = t.key.clone()?;
     let mut record = Record::new(t.topic.clone(), SchemaAndValue::NULL);
     record.key = SchemaAndValue::new(schema, key);
@@ -293,7 +294,7 @@ pub fn add_key_header(record: &mut SourceRecord, name: &str, t: &TableSchema, ke
 }
 
 /// A heartbeat to `<heartbeat prefix>.<topic.prefix>` carrying `offset`.
-pub fn heartbeat(s: &SourceSchemas, topic: &str, offset: OffsetMap) -> SourceRecord {
+pub fn heartbeat(s: &SourceSchemas, topic: &str, offset: SourceOffset) -> SourceRecord {
     let now = now_us() / 1_000;
     let key = Struct::new(s.heartbeat_key.clone()).with("serverName", s.server_name.as_str());
     let value = Struct::new(s.heartbeat_value.clone()).with("ts_ms", now);
@@ -314,7 +315,7 @@ pub fn transaction_record(
     id: &str,
     ts_ms: i64,
     end: Option<&[(String, i64)]>,
-    offset: OffsetMap,
+    offset: SourceOffset,
 ) -> SourceRecord {
     let key = Struct::new(s.tx_key.clone()).with("id", id);
     let (status, count, collections) = match end {

@@ -15,9 +15,11 @@
 //! continue from the acknowledged rows, not from zero).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 use sluice_core::record::OffsetMap;
+use sluice_core::{CompactOffset, SourceOffset};
 
 use crate::error::MySqlError;
 
@@ -46,6 +48,71 @@ pub struct Offset {
     pub server_id: u64,
     pub ts_sec: i64,
     pub snapshot: Option<SnapshotProgress>,
+}
+
+/// A streaming record's offset in compact form: the transaction's file and GTID state are
+/// shared by all its records, so one record's offset is one small allocation; the map
+/// ([`stream_map`]) is built only for the offset that gets committed.
+#[derive(Debug)]
+pub struct StreamOffset {
+    pub file: Arc<str>,
+    pub pos: u64,
+    pub gtids: Option<Arc<str>>,
+    pub event: u64,
+    pub row: u64,
+    pub server_id: u64,
+    pub ts_sec: i64,
+}
+
+impl StreamOffset {
+    /// As a record's offset.
+    pub fn into_source_offset(self) -> SourceOffset {
+        SourceOffset::Compact(Arc::new(self))
+    }
+}
+
+impl CompactOffset for StreamOffset {
+    fn to_map(&self) -> OffsetMap {
+        stream_map(
+            &self.file,
+            self.pos,
+            self.gtids.as_deref(),
+            self.event,
+            self.row,
+            self.server_id,
+            self.ts_sec,
+        )
+    }
+}
+
+/// A snapshot record's offset in compact form: the consistent point and the table name
+/// are shared by every row; the map ([`snapshot_map`]) is built only when committed.
+#[derive(Debug)]
+pub struct SnapshotOffset {
+    pub base: Arc<Offset>,
+    pub table: Arc<str>,
+    pub last_key: Option<Vec<Json>>,
+    pub rows_done: u64,
+    pub table_rows_done: u64,
+}
+
+impl SnapshotOffset {
+    /// As a record's offset.
+    pub fn into_source_offset(self) -> SourceOffset {
+        SourceOffset::Compact(Arc::new(self))
+    }
+}
+
+impl CompactOffset for SnapshotOffset {
+    fn to_map(&self) -> OffsetMap {
+        snapshot_map(
+            &self.base,
+            Some(&self.table),
+            self.last_key.clone(),
+            self.rows_done,
+            self.table_rows_done,
+        )
+    }
 }
 
 /// A streaming offset from borrowed parts: what [`Offset::to_map`] stores for an offset

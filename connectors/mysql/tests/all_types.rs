@@ -353,9 +353,9 @@ async fn every_type_snapshot_and_stream_match_debezium() {
     for r in &recs {
         assert_eq!(*r.source_partition, partition());
         assert!(
-            r.source_offset.contains_key("file")
-                && r.source_offset.contains_key("pos")
-                && r.source_offset.contains_key("gtids")
+            r.source_offset.to_map().contains_key("file")
+                && r.source_offset.to_map().contains_key("pos")
+                && r.source_offset.to_map().contains_key("gtids")
         );
     }
     sluice_core::plugin::SourceTask::stop(&mut task)

@@ -82,7 +82,7 @@ async fn snapshot_and_streaming_publish_progress() {
     let mut task = start_with(&cfg, None, &progress).await;
     let mut seen = Vec::new();
     let first = poll_watching(&mut task, &progress, 25, &mut seen).await;
-    let offset = first[24].source_offset.clone();
+    let offset = first[24].source_offset.to_map();
     drop(task);
     let snap = snapshot_phase(&seen);
     assert!(!snap.is_empty(), "snapshot progress published: {seen:?}");

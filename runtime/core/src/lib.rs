@@ -14,7 +14,8 @@ pub mod value;
 
 pub use error::{ConnectError, ErrorClass};
 pub use record::{
-    Header, Headers, Record, SchemaAndValue, SinkRecord, SourceRecord, TopicPartition,
+    CompactOffset, Header, Headers, Record, SchemaAndValue, SinkRecord, SourceOffset, SourceRecord,
+    TopicPartition,
 };
 pub use schema::{Field, Schema, SchemaBuilder, SchemaRef, Type};
 pub use value::{Decimal, Struct, Value};

@@ -10,6 +10,60 @@ use crate::value::Value;
 /// Source partition or offset: a JSON object, as Kafka Connect's `Map<String, ?>`.
 pub type OffsetMap = serde_json::Map<String, serde_json::Value>;
 
+/// A connector's own, compact form of a source offset.
+pub trait CompactOffset: std::fmt::Debug + Send + Sync {
+    /// The offset as it is stored.
+    fn to_map(&self) -> OffsetMap;
+}
+
+/// A record's source offset. Most offsets are never stored (a commit writes only the last
+/// acknowledged one per partition), so a connector emitting many records may hand a
+/// [`CompactOffset`] — one small allocation — that becomes an [`OffsetMap`] only when
+/// it is committed.
+#[derive(Debug, Clone)]
+pub enum SourceOffset {
+    /// The stored form.
+    Map(OffsetMap),
+    /// A connector's compact form.
+    Compact(Arc<dyn CompactOffset>),
+}
+
+impl SourceOffset {
+    /// The offset as it is stored.
+    pub fn to_map(&self) -> OffsetMap {
+        match self {
+            SourceOffset::Map(m) => m.clone(),
+            SourceOffset::Compact(c) => c.to_map(),
+        }
+    }
+
+    /// The offset as it is stored, without copying a map.
+    pub fn into_map(self) -> OffsetMap {
+        match self {
+            SourceOffset::Map(m) => m,
+            SourceOffset::Compact(c) => c.to_map(),
+        }
+    }
+}
+
+impl Default for SourceOffset {
+    fn default() -> Self {
+        SourceOffset::Map(OffsetMap::new())
+    }
+}
+
+impl From<OffsetMap> for SourceOffset {
+    fn from(m: OffsetMap) -> Self {
+        SourceOffset::Map(m)
+    }
+}
+
+impl PartialEq for SourceOffset {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_map() == other.to_map()
+    }
+}
+
 /// A value with its (optional, for schemaless data) schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaAndValue {
@@ -134,7 +188,7 @@ pub struct SourceRecord {
     /// by every record of that part.
     pub source_partition: Arc<OffsetMap>,
     /// Where in that part it came from; committed once Kafka acknowledged the record.
-    pub source_offset: OffsetMap,
+    pub source_offset: SourceOffset,
     /// The record itself.
     pub record: Record,
 }

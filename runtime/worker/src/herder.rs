@@ -184,12 +184,11 @@ impl Herder {
         let progress = Progress::default();
         let join = match config.plugin.factory {
             Factory::Source { task, .. } => {
-                let producer = kafka::producer_config(
+                let (producer, acks) = crate::source::create_producer(&kafka::producer_config(
                     &self.worker,
                     &config.originals,
                     &format!("connector-producer-{id}"),
-                )
-                .create()
+                ))
                 .map_err(|e| ConnectError::Fatal(format!("creating the producer of {id}: {e}")))?;
                 let runner = SourceTaskRunner {
                     id: id.clone(),
@@ -199,6 +198,7 @@ impl Herder {
                     transforms: crate::chain::build(&config.originals)?,
                     policy,
                     producer,
+                    acks,
                     offsets: self.offsets.clone(),
                     progress: progress.clone(),
                     flush_interval: self.worker.offset_flush_interval,

@@ -256,7 +256,7 @@ impl EventShape {
         record.timestamp = Some(now_ms);
         SourceRecord {
             source_partition: self.partition.clone(),
-            source_offset: offset,
+            source_offset: offset.into(),
             record,
         }
     }

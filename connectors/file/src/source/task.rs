@@ -126,7 +126,7 @@ impl FileStreamSourceTask {
             record.timestamp = Some(now);
             out.push(SourceRecord {
                 source_partition: self.partition.clone(),
-                source_offset: offset,
+                source_offset: offset.into(),
                 record,
             });
             start = next;
@@ -264,7 +264,9 @@ mod tests {
             .map(|r| {
                 (
                     r.record.value.value.as_str().unwrap_or_default().to_owned(),
-                    r.source_offset["position"].as_u64().unwrap_or(u64::MAX),
+                    r.source_offset.to_map()["position"]
+                        .as_u64()
+                        .unwrap_or(u64::MAX),
                 )
             })
             .collect()

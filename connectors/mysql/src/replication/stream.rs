@@ -56,12 +56,12 @@ struct Mapped {
 
 #[derive(Debug)]
 struct Txn {
-    file: String,
+    file: Arc<str>,
     pos: u64,
     gtid: Option<String>,
     gtid_parts: Option<(u32, u32, u64)>,
     mysql_gtid: Option<MySqlGtid>,
-    gtids_before: Option<String>,
+    gtids_before: Option<Arc<str>>,
     thread: Option<i64>,
     rows_events: u64,
     standalone: bool,
@@ -349,7 +349,7 @@ impl Streamer {
         out.push(envelope::heartbeat(
             &self.source,
             &topic,
-            self.between_offset(),
+            self.between_offset().into(),
         ));
     }
 
@@ -386,12 +386,12 @@ impl Streamer {
         standalone: bool,
     ) {
         self.txn = Some(Txn {
-            file: self.file.clone(),
+            file: Arc::from(self.file.as_str()),
             pos,
             gtid,
             gtid_parts: parts,
             mysql_gtid: None,
-            gtids_before: self.gtid_text(),
+            gtids_before: self.gtid_text().map(Arc::from),
             thread: None,
             rows_events: 0,
             standalone,
@@ -421,7 +421,7 @@ impl Streamer {
                 &id,
                 self.ts_sec * 1000,
                 Some(&t.collections),
-                self.between_offset(),
+                self.between_offset().into(),
             ));
         }
     }

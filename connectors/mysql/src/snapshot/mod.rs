@@ -38,7 +38,7 @@ use crate::config::MySqlConfig;
 use crate::convert::{key_struct, row_struct, Raw};
 use crate::envelope::{self, Op, SourceInfo, SourceSchemas};
 use crate::error::{MySqlError, Result, SqlContext};
-use crate::offsets::{snapshot_map, Offset};
+use crate::offsets::{Offset, SnapshotOffset};
 use crate::output::Output;
 use crate::schema::{ColumnType, TableMeta, TableSchema};
 
@@ -265,6 +265,7 @@ pub async fn run(
         row: 0,
         ..point.clone()
     };
+    let base = Arc::new(stream_from.clone());
     let all = tables(conn, cfg).await?;
     let total_estimate: u64 = all.iter().map(|t| t.2).sum();
     tracing::info!(
@@ -290,6 +291,7 @@ pub async fn run(
     let mut first = resumed.table.is_none();
     for (db, table, estimate) in all {
         let name = format!("{db}.{table}");
+        let shared_name: Arc<str> = Arc::from(name.as_str());
         let mut last_key: Option<Vec<serde_json::Value>> = None;
         let mut table_rows = 0u64;
         if let Some(current) = &resumed.table {
@@ -357,8 +359,14 @@ pub async fn run(
                 });
                 table_rows += 1;
                 meter.done += 1;
-                let offset =
-                    snapshot_map(&stream_from, Some(&name), row_key, meter.done, table_rows);
+                let offset = SnapshotOffset {
+                    base: base.clone(),
+                    table: shared_name.clone(),
+                    last_key: row_key,
+                    rows_done: meter.done,
+                    table_rows_done: table_rows,
+                }
+                .into_source_offset();
                 let info = SourceInfo {
                     ts_ms: envelope::now_us() / 1000,
                     snapshot: "true",
@@ -399,6 +407,7 @@ pub async fn run(
                     last_key = h
                         .record
                         .source_offset
+                        .to_map()
                         .get("snapshot_last_key")
                         .and_then(serde_json::Value::as_array)
                         .cloned();
@@ -417,7 +426,7 @@ pub async fn run(
         meter.publish(true);
     }
     if let Some(mut h) = held.take() {
-        h.record.source_offset = stream_from.to_map();
+        h.record.source_offset = stream_from.to_map().into();
         push_held(h, true, out);
     }
     if !out.flush().await {

@@ -2,35 +2,45 @@
 //! offset commits that make delivery at-least-once.
 //!
 //! Why no acknowledged-but-uncommitted gap and no committed-but-unacknowledged record:
-//! every record (even one a transform dropped) enters one FIFO in `poll` order; the
-//! [`acks`] task awaits each delivery future in that order and only then records the
-//! record's offset as committable. A commit therefore writes, per source partition, the
-//! offset of the last record of an acknowledged *prefix* of the stream. After a crash
-//! the task resumes after that offset; records after it may be sent again (duplicates),
-//! none before it can be missing. A delivery failure stops the prefix for good and
-//! fails the task.
+//! every record (even one a transform dropped) is registered with the [`acks`] tracker in
+//! `poll` order; a record's offset becomes committable only when it and every record
+//! before it were acknowledged. A commit therefore writes, per source partition, the
+//! offset of the last record of an acknowledged *prefix* of the stream. After a crash the
+//! task resumes after that offset; records after it may be sent again (duplicates), none
+//! before it can be missing. A delivery failure stops the prefix for good and fails the
+//! task.
 
 mod acks;
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use sluice_core::config::ConfigMap;
 use sluice_core::plugin::{Progress, SourceTask, SourceTaskContext, Transform};
 use sluice_core::{ConnectError, SourceRecord};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::offsets::FileOffsetStore;
 use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
-use acks::{AckState, InFlight};
+use acks::{AckTracker, SourceDeliveries};
 
-/// Records sent but not yet acknowledged, at most (librdkafka bounds bytes too).
-const MAX_IN_FLIGHT: usize = 100_000;
+/// A source task's producer: delivery reports go to its [`AckTracker`].
+pub type SourceProducer = ThreadedProducer<SourceDeliveries>;
+
+/// Creates a source task's producer and the tracker its deliveries report to.
+pub fn create_producer(
+    config: &ClientConfig,
+) -> Result<(Arc<SourceProducer>, Arc<AckTracker>), KafkaError> {
+    let acks = Arc::new(AckTracker::default());
+    let producer = config.create_with_context(SourceDeliveries(acks.clone()))?;
+    Ok((Arc::new(producer), acks))
+}
 
 /// Everything a source task needs to run.
 pub struct SourceTaskRunner {
@@ -47,7 +57,9 @@ pub struct SourceTaskRunner {
     /// `errors.*`.
     pub policy: ErrorPolicy,
     /// Its producer.
-    pub producer: FutureProducer,
+    pub producer: Arc<SourceProducer>,
+    /// Where the producer reports deliveries.
+    pub acks: Arc<AckTracker>,
     /// Where offsets go.
     pub offsets: Arc<FileOffsetStore>,
     /// Where the task publishes progress for `/status`.
@@ -70,9 +82,7 @@ impl SourceTaskRunner {
         self.task.start(&self.config, context).await?;
         crate::task::set_state(&state, "RUNNING", None);
         tracing::info!(task = %self.id, "source task started");
-        let acks = Arc::new(AckState::default());
-        let (tx, rx) = mpsc::channel::<InFlight>(MAX_IN_FLIGHT);
-        let acker = tokio::spawn(acks::ack_in_order(rx, acks.clone()));
+        let acks = self.acks.clone();
         let mut next_flush = Instant::now() + self.flush_interval;
         let result: Result<(), ConnectError> = async {
             loop {
@@ -90,24 +100,18 @@ impl SourceTaskRunner {
                     batch = self.task.poll() => batch?,
                 };
                 for record in batch {
-                    self.send(record, &tx).await?;
+                    acks.wait_for_room().await;
+                    self.send(record).await?;
                 }
             }
         }
         .await;
         // Shutdown: everything sent gets its chance to be acknowledged, then commit.
-        drop(tx);
         let deadline = self.flush_timeout;
         let producer = self.producer.clone();
         let flushed = tokio::task::spawn_blocking(move || producer.flush(deadline)).await;
         if let Ok(Err(e)) = flushed {
             tracing::warn!(task = %self.id, error = %e, "producer flush at shutdown did not finish; unacknowledged records will be sent again after restart");
-        }
-        if tokio::time::timeout(self.flush_timeout, acker)
-            .await
-            .is_err()
-        {
-            tracing::warn!(task = %self.id, "acknowledgements still pending at shutdown");
         }
         let committed = self.commit(&acks).await;
         if let Err(e) = self.task.stop().await {
@@ -119,7 +123,7 @@ impl SourceTaskRunner {
             .and(acks.failure().map_or(Ok(()), Err))
     }
 
-    async fn commit(&mut self, acks: &AckState) -> Result<(), ConnectError> {
+    async fn commit(&mut self, acks: &AckTracker) -> Result<(), ConnectError> {
         let offsets = acks.take_committable();
         if offsets.is_empty() {
             return Ok(());
@@ -132,11 +136,7 @@ impl SourceTaskRunner {
         self.task.commit().await
     }
 
-    async fn send(
-        &mut self,
-        record: SourceRecord,
-        tx: &mpsc::Sender<InFlight>,
-    ) -> Result<(), ConnectError> {
+    async fn send(&mut self, record: SourceRecord) -> Result<(), ConnectError> {
         let SourceRecord {
             source_partition,
             source_offset,
@@ -148,34 +148,32 @@ impl SourceTaskRunner {
             let topic = record.topic.clone();
             apply_transforms(&mut self.transforms, record).map_err(|e| (e, topic))
         };
-        let delivery = match transformed {
+        let record = match transformed {
             Err((e, topic)) => {
                 self.policy
                     .on_record_error(&self.id, Stage::Transformation, e, &topic)?;
                 None
             }
-            Ok(None) => None,
-            Ok(Some(record)) => match self.convert_and_produce(&record).await {
-                Ok(delivery) => Some(delivery),
-                Err((stage, e)) => {
-                    self.policy.on_record_error(&self.id, stage, e, &record)?;
-                    None
-                }
-            },
+            Ok(record) => record,
         };
-        tx.send(InFlight {
-            partition: source_partition,
-            offset: source_offset,
-            delivery,
-        })
-        .await
-        .map_err(|_| ConnectError::Fatal("the acknowledgement tracker stopped".into()))
+        let Some(record) = record else {
+            self.acks.register(source_partition, source_offset, true);
+            return Ok(());
+        };
+        let encoded = match self.convert(&record) {
+            Ok(encoded) => encoded,
+            Err((stage, e)) => {
+                self.policy.on_record_error(&self.id, stage, e, &record)?;
+                self.acks.register(source_partition, source_offset, true);
+                return Ok(());
+            }
+        };
+        let seq = self.acks.register(source_partition, source_offset, false);
+        self.produce(&record, encoded, seq).await
     }
 
-    async fn convert_and_produce(
-        &mut self,
-        record: &sluice_core::Record,
-    ) -> Result<rdkafka::producer::DeliveryFuture, (Stage, ConnectError)> {
+    /// Key, value and headers in Kafka bytes.
+    fn convert(&self, record: &sluice_core::Record) -> Result<Encoded, (Stage, ConnectError)> {
         let topic = record.topic.as_str();
         let key = self
             .converters
@@ -203,36 +201,61 @@ impl SourceTaskRunner {
             }
             headers = Some(h);
         }
+        Ok(Encoded {
+            key,
+            value,
+            headers,
+        })
+    }
+
+    /// Hands the record to the producer, waiting while its buffer is full; its delivery
+    /// report acknowledges sequence number `seq`.
+    async fn produce(
+        &mut self,
+        record: &sluice_core::Record,
+        encoded: Encoded,
+        seq: u64,
+    ) -> Result<(), ConnectError> {
+        let topic = record.topic.as_str();
+        let opaque = usize::try_from(seq)
+            .map_err(|_| ConnectError::Fatal(format!("record sequence {seq} overflows")))?;
         loop {
-            let mut fr: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(topic);
-            if let Some(k) = &key {
-                fr = fr.key(k.as_slice());
+            let mut br: BaseRecord<'_, [u8], [u8], usize> =
+                BaseRecord::with_opaque_to(topic, opaque);
+            if let Some(k) = &encoded.key {
+                br = br.key(k.as_slice());
             }
-            if let Some(v) = &value {
-                fr = fr.payload(v.as_slice());
+            if let Some(v) = &encoded.value {
+                br = br.payload(v.as_slice());
             }
             if let Some(p) = record.partition {
-                fr = fr.partition(p);
+                br = br.partition(p);
             }
             if let Some(ts) = record.timestamp {
-                fr = fr.timestamp(ts);
+                br = br.timestamp(ts);
             }
-            if let Some(h) = &headers {
-                fr = fr.headers(h.clone());
+            if let Some(h) = &encoded.headers {
+                br = br.headers(h.clone());
             }
-            match self.producer.send_result(fr) {
-                Ok(delivery) => return Ok(delivery),
+            match self.producer.send(br) {
+                Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
                     // librdkafka's buffer is full: wait for deliveries (backpressure).
                     tokio::time::sleep(Duration::from_millis(1)).await;
                 }
                 Err((e, _)) => {
-                    return Err((
-                        Stage::ValueConverter,
-                        ConnectError::Fatal(format!("producing to topic {topic} failed: {e}")),
-                    ))
+                    return Err(ConnectError::Fatal(format!(
+                        "producing to topic {topic} failed: {e}"
+                    )))
                 }
             }
         }
     }
+}
+
+/// A record in Kafka bytes.
+struct Encoded {
+    key: Option<Vec<u8>>,
+    value: Option<Vec<u8>>,
+    headers: Option<OwnedHeaders>,
 }

@@ -8,15 +8,14 @@
 
 use std::sync::Arc;
 
-use sluice_core::record::OffsetMap;
-use sluice_core::Value;
+use sluice_core::{SourceOffset, Value};
 
 use super::{tx_id, Streamer};
 use crate::convert::{key_struct, row_struct, Raw};
 use crate::decode::RowsKind;
 use crate::envelope::{self, Op, SourceInfo, TxBlock};
 use crate::error::{MySqlError, Result};
-use crate::offsets::{stream_map, Offset};
+use crate::offsets::{Offset, StreamOffset};
 use crate::output::Output;
 use crate::schema::TableSchema;
 
@@ -48,13 +47,24 @@ impl Streamer {
         // The offset after this row, and (only when the row makes several records, or a
         // BEGIN record precedes it) the offset before it.
         let (file, txn_pos, gtids, server_id, ts_sec) = (
-            txn.file.as_str(),
+            &txn.file,
             txn.pos,
-            txn.gtids_before.as_deref(),
+            &txn.gtids_before,
             self.event_server,
             self.ts_sec,
         );
-        let offset = |r: u64| stream_map(file, txn_pos, gtids, event, r, server_id, ts_sec);
+        let offset = |row: u64| {
+            StreamOffset {
+                file: file.clone(),
+                pos: txn_pos,
+                gtids: gtids.clone(),
+                event,
+                row,
+                server_id,
+                ts_sec,
+            }
+            .into_source_offset()
+        };
         let tx_id = if cfg.transaction_metadata {
             tx_id(txn)
         } else {
@@ -122,7 +132,7 @@ impl Streamer {
                     Some(row),
                     &info,
                     block.as_ref(),
-                    OffsetMap::new(),
+                    SourceOffset::default(),
                 ));
             }
             (RowsKind::Update, Some((old_key, old)), Some((new_key, new)))
@@ -136,7 +146,7 @@ impl Streamer {
                     None,
                     &info,
                     block.as_ref(),
-                    OffsetMap::new(),
+                    SourceOffset::default(),
                 );
                 if let Some(k) = new_key.clone() {
                     envelope::add_key_header(&mut del, "__debezium.newkey", t, k);
@@ -146,7 +156,7 @@ impl Streamer {
                     records.extend(
                         old_key
                             .clone()
-                            .and_then(|k| envelope::tombstone(t, k, OffsetMap::new())),
+                            .and_then(|k| envelope::tombstone(t, k, SourceOffset::default())),
                     );
                 }
                 let mut create = envelope::change_record(
@@ -157,7 +167,7 @@ impl Streamer {
                     Some(new),
                     &info,
                     block.as_ref(),
-                    OffsetMap::new(),
+                    SourceOffset::default(),
                 );
                 if let Some(k) = old_key {
                     envelope::add_key_header(&mut create, "__debezium.oldkey", t, k);
@@ -173,7 +183,7 @@ impl Streamer {
                     Some(new),
                     &info,
                     block.as_ref(),
-                    OffsetMap::new(),
+                    SourceOffset::default(),
                 ));
             }
             (RowsKind::Delete, Some((key, old)), _) => {
@@ -185,10 +195,12 @@ impl Streamer {
                     None,
                     &info,
                     block.as_ref(),
-                    OffsetMap::new(),
+                    SourceOffset::default(),
                 ));
                 if cfg.tombstones_on_delete {
-                    records.extend(key.and_then(|k| envelope::tombstone(t, k, OffsetMap::new())));
+                    records.extend(
+                        key.and_then(|k| envelope::tombstone(t, k, SourceOffset::default())),
+                    );
                 }
             }
             _ => return Err("a rows event without the row image its kind needs".into()),
@@ -253,9 +265,9 @@ impl Streamer {
             snapshot: None,
         };
         if let Some(t) = &self.txn {
-            offset.file = t.file.clone();
+            offset.file = t.file.to_string();
             offset.pos = t.pos;
-            offset.gtids = t.gtids_before.clone();
+            offset.gtids = t.gtids_before.as_deref().map(str::to_owned);
         }
         let mut r = envelope::change_record(
             &schema,
@@ -265,7 +277,7 @@ impl Streamer {
             None,
             &info,
             None,
-            offset.to_map(),
+            offset.to_map().into(),
         );
         r.record.key = sluice_core::SchemaAndValue::NULL;
         out.push(r);

@@ -219,7 +219,7 @@ async fn mysql_gtids_advance_per_transaction_and_restart_by_gtid() {
     );
     let offsets: Vec<Json> = records
         .iter()
-        .map(|r| Json::Object(r.source_offset.clone()))
+        .map(|r| Json::Object(r.source_offset.to_map()))
         .collect();
     for (i, (pos, gtids, row)) in [
         (t1, "1-10", 1),
@@ -247,7 +247,7 @@ async fn mysql_gtids_advance_per_transaction_and_restart_by_gtid() {
     );
 
     // Restart after the first row of the second transaction: by GTID, without it.
-    let stored = Offset::from_map(&records[2].source_offset).expect("offset");
+    let stored = Offset::from_map(&records[2].source_offset.to_map()).expect("offset");
     let mut s = streamer(true, stored);
     let request = s.dump_request(false);
     assert_eq!(
@@ -277,7 +277,7 @@ async fn mysql_gtids_advance_per_transaction_and_restart_by_gtid() {
         [4],
         "row 3 was acknowledged"
     );
-    assert_eq!(again[0].source_offset["row"], 2);
+    assert_eq!(again[0].source_offset.to_map()["row"], 2);
     assert_eq!(s.gtid_text(), Some(format!("{A}:1-12")));
 }
 
@@ -303,7 +303,7 @@ async fn an_unknown_mysql_set_is_learned_from_previous_gtids_or_left_out() {
     events.extend(log.events.iter().cloned());
     let records = feed(&mut s, &events).await;
     assert_eq!(records.len(), 1);
-    assert!(!records[0].source_offset.contains_key("gtids"));
+    assert!(!records[0].source_offset.to_map().contains_key("gtids"));
     assert_eq!(source_field(&records[0], "gtid"), Some(format!("{A}:21")));
     assert_eq!(s.gtid_text(), None);
 
@@ -323,7 +323,10 @@ async fn an_unknown_mysql_set_is_learned_from_previous_gtids_or_left_out() {
     let mut events = vec![fake_rotate(file, 4)];
     events.extend(log.events.iter().cloned());
     let records = feed(&mut s, &events).await;
-    assert_eq!(records[0].source_offset["gtids"], format!("{A}:1-20"));
+    assert_eq!(
+        records[0].source_offset.to_map()["gtids"],
+        format!("{A}:1-20")
+    );
     assert_eq!(s.gtid_text(), Some(format!("{A}:1-21")));
 
     // gtid_mode=OFF: a stored set is kept but the stream is by position.
