@@ -11,6 +11,8 @@
 #
 #   scripts/bench-mysql.sh [ROWS]          default 1000000
 #   SLUICE_BENCH_PHASES=c scripts/bench-mysql.sh   runs only the listed phases (default abc)
+#   SLUICE_BENCH_WORKER_PROPS='producer.compression.type=none' scripts/bench-mysql.sh
+#       adds worker settings (one per line)
 #   SLUICE_BENCH_PERF=1 scripts/bench-mysql.sh   also records `perf record -g` of phase (c)
 #       into target/bench-mysql.perf.data (SLUICE_BENCH_PERF_OPTS replaces `-g`, e.g.
 #       `--call-graph dwarf`)
@@ -91,6 +93,7 @@ value.converter.schemas.enable=true
 offset.storage.file.filename=$work/$name/connect.offsets
 offset.flush.interval.ms=1000
 listeners=http://127.0.0.1:$rest_port
+${SLUICE_BENCH_WORKER_PROPS:-}
 PROPS
     cat >"$work/$name/mysql.json" <<JSON
 {"name": "$name", "config": {
@@ -111,6 +114,18 @@ JSON
 stop_sluice() {
     kill -TERM "$sluice_pid"
     wait "$sluice_pid" || true
+}
+
+# mark_servers: remembers the CPU time MariaDB and the broker have used so far.
+mark_servers() {
+    mariadb_cpu0=$(cpu_ms "$mariadb_pid")
+    broker_cpu0=$(cpu_ms "$broker_pid")
+}
+
+# servers_cpu: the CPU time MariaDB and the broker used since mark_servers.
+servers_cpu() {
+    echo "    (meanwhile MariaDB used $(($(cpu_ms "$mariadb_pid") - mariadb_cpu0)) ms of CPU," \
+        "the broker $(($(cpu_ms "$broker_pid") - broker_cpu0)) ms)"
 }
 
 # report WHAT ROWS START_NS END_S: rows/s, CPU and peak RSS of $sluice_pid.
@@ -136,10 +151,12 @@ row_bytes=$(mariadb_sql "SELECT ROUND(AVG(4 + 4 + 5 + 8 + LENGTH(name) + LENGTH(
 result_a= result_b= result_c=
 if [[ $phases == *a* ]]; then
 log "(a) snapshot of $rows rows"
+mark_servers
 start_ns=$(date +%s%N)
 run_sluice snap initial snap
 end_s=$(wait_records snap.bench.snap "$rows")
 result_a=$(report "(a) snapshot" "$rows" "$start_ns" "$end_s")
+result_a+=$'\n'$(servers_cpu)
 stop_sluice
 fi
 
@@ -164,6 +181,7 @@ if [[ $phases == *c* ]]; then
 log "(c) streaming a backlog of $rows rows inserted while sluice was stopped"
 insert_rows live $((rows + 1)) "$rows"
 perf_pid=
+mark_servers
 start_ns=$(date +%s%N)
 run_sluice live no_data live
 if [ "${SLUICE_BENCH_PERF:-}" = 1 ]; then
@@ -174,6 +192,7 @@ if [ "${SLUICE_BENCH_PERF:-}" = 1 ]; then
 fi
 end_s=$(wait_records live.bench.live $((seen + rows)))
 result_c=$(report "(c) streaming, backlog" "$rows" "$start_ns" "$end_s")
+result_c+=$'\n'$(servers_cpu)
 if [ -n "$perf_pid" ]; then
     kill -INT "$perf_pid"
     wait "$perf_pid" || true
@@ -183,6 +202,7 @@ stop_sluice
 fi
 
 echo "sluice MySQL source, $rows rows of $row_bytes bytes (values), JSON with schemas, sluice ${pin[*]:-unpinned}:"
+cp "$work"/*/sluice.log "$repo/target/" 2>/dev/null || true
 for r in "$result_a" "$result_b" "$result_c"; do
     [ -z "$r" ] || echo "$r"
 done

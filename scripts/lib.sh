@@ -49,7 +49,12 @@ http_get() {
     python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())' "$1"
 }
 
-# start_broker: starts noida-db on a free port; sets $bootstrap.
+# cpu_ms PID: the CPU time (user + system) process PID has used, in milliseconds.
+cpu_ms() {
+    awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"
+}
+
+# start_broker: starts noida-db on a free port; sets $bootstrap and $broker_pid.
 start_broker() {
     local port
     port=$(free_port)
@@ -57,6 +62,7 @@ start_broker() {
     log "starting a Kafka-protocol broker (noida-db) on $bootstrap"
     "$SLUICE_NOIDA_DB" start --only kafka --host 127.0.0.1 --kafka-port "$port" \
         --data-dir "$work/broker" >"$work/broker.log" 2>&1 &
+    broker_pid=$!
     pids+=($!)
     wait_for 30 "the broker on $bootstrap" port_open "$port"
 }
@@ -65,7 +71,7 @@ start_broker() {
 # and starts mariadbd on a free loopback port with the binlog settings change data capture
 # needs (log_bin, binlog_format=ROW, binlog_row_image=FULL, binlog_row_metadata=FULL), then
 # creates the connector's user sluice/sluice with its grants. Sets $mariadb_port and
-# $mariadb_socket; `mariadb_sql STATEMENTS` runs statements as root over the socket.
+# $mariadb_socket and $mariadb_pid; `mariadb_sql STATEMENTS` runs statements as root over the socket.
 start_mariadb() {
     local server install_db client port dir=$work/mariadb user_opt=()
     server=$(command -v mariadbd || command -v mysqld || echo /usr/sbin/mariadbd)
@@ -89,6 +95,7 @@ start_mariadb() {
         --binlog-row-image=FULL --binlog-row-metadata=FULL \
         --character-set-server=utf8mb4 --collation-server=utf8mb4_general_ci \
         --innodb-use-native-aio=0 "$@" >"$dir/mariadbd.log" 2>&1 &
+    mariadb_pid=$!
     pids+=($!)
     wait_for 60 "MariaDB on port $port" mariadb_sql "SELECT 1"
     mariadb_sql "

@@ -67,8 +67,8 @@ impl Inner {
 #[derive(Default)]
 pub struct AckTracker {
     inner: Mutex<Inner>,
-    /// Signalled when a full queue gets room.
-    room: Notify,
+    /// Signalled on every delivery report: the queue or the producer's buffer has room.
+    delivered: Notify,
 }
 
 impl AckTracker {
@@ -100,12 +100,17 @@ impl AckTracker {
     /// Waits until fewer than [`MAX_IN_FLIGHT`] records are unacknowledged.
     pub async fn wait_for_room(&self) {
         loop {
-            let notified = self.room.notified();
+            let notified = self.delivered.notified();
             if self.lock().pending.len() < MAX_IN_FLIGHT {
                 return;
             }
             notified.await;
         }
+    }
+
+    /// Waits for the next delivery report (or failure), at most `max`.
+    pub async fn wait_for_delivery(&self, max: std::time::Duration) {
+        let _ = tokio::time::timeout(max, self.delivered.notified()).await;
     }
 
     /// Marks record `seq` delivered (or failed, which stops acknowledgements for good).
@@ -118,13 +123,12 @@ impl AckTracker {
             tracing::error!(error = %f, "delivery failed; offsets stop at the last acknowledged record");
             inner.failure = Some(f);
             drop(inner);
-            self.room.notify_one();
+            self.delivered.notify_one();
             return;
         }
         let Some(i) = seq.checked_sub(inner.base) else {
             return;
         };
-        let was_full = inner.pending.len() >= MAX_IN_FLIGHT;
         if let Some(slot) = usize::try_from(i)
             .ok()
             .and_then(|i| inner.pending.get_mut(i))
@@ -133,11 +137,9 @@ impl AckTracker {
         }
         if i == 0 {
             inner.advance();
-            if was_full {
-                drop(inner);
-                self.room.notify_one();
-            }
         }
+        drop(inner);
+        self.delivered.notify_one();
     }
 
     /// Takes the offsets acknowledged since the last call, oldest first.

@@ -240,8 +240,9 @@ impl SourceTaskRunner {
             match self.producer.send(br) {
                 Ok(()) => return Ok(()),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                    // librdkafka's buffer is full: wait for deliveries (backpressure).
-                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    // librdkafka's buffer is full: wait for a delivery to free some of it
+                    // (backpressure).
+                    self.acks.wait_for_delivery(Duration::from_millis(10)).await;
                 }
                 Err((e, _)) => {
                     return Err(ConnectError::Fatal(format!(
