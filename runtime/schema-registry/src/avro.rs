@@ -75,7 +75,6 @@ pub enum NamedType {
 
 impl NamedType {
     /// The aliases (full names) of the type.
-    #[allow(dead_code)] // for the compatibility checks, which are not here yet
     pub fn aliases(&self) -> &[String] {
         match self {
             NamedType::Record { aliases, .. }
