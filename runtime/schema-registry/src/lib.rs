@@ -7,6 +7,8 @@
 //!
 //! - [`http`]: Confluent's REST API (paths, JSON bodies, status codes, error codes).
 //! - [`store`]: the operations, over state kept in memory or in Kafka.
+//! - `kafka`: the compacted `_schemas` topic: read to its end on start, writes applied
+//!   once read back, so every worker sharing the topic hands out the same ids.
 //! - `model`: the state, a pure function of the `_schemas` log.
 //! - `records`: the `_schemas` topic's key and value JSON, as Confluent writes them.
 //! - `schema`, `avro`, `compat`: validating schemas and checking Avro compatibility.
@@ -24,8 +26,8 @@ mod avro;
 mod compat;
 pub mod error;
 pub mod http;
+mod kafka;
 mod model;
-#[allow(dead_code)] // read and written by the Kafka store, which is not here yet
 mod records;
 mod schema;
 pub mod store;
@@ -35,6 +37,7 @@ use std::sync::mpsc;
 use std::thread;
 
 pub use error::RegistryError;
+pub use kafka::KafkaStoreConfig;
 pub use model::{CompatibilityLevel, SchemaReference, SchemaType};
 pub use store::SchemaStore;
 
@@ -74,13 +77,24 @@ pub struct TestRegistry {
 impl TestRegistry {
     /// Starts an in-memory registry. Panics if no runtime or port can be had (tests only).
     pub fn start() -> TestRegistry {
-        TestRegistry::start_with(SchemaStore::in_memory())
+        TestRegistry::launch(|| async { Ok(SchemaStore::in_memory()) })
+            .expect("starting an in-memory test schema registry")
     }
 
-    /// Starts a registry over the given store.
-    pub fn start_with(store: SchemaStore) -> TestRegistry {
-        let (addr_tx, addr_rx) = mpsc::channel();
+    /// Starts a registry kept in a Kafka topic; the store is opened (the topic read to
+    /// its end) on the registry's own runtime before this returns.
+    pub fn start_kafka(config: KafkaStoreConfig) -> Result<TestRegistry, RegistryError> {
+        TestRegistry::launch(move || SchemaStore::kafka(config))
+    }
+
+    fn launch<F, Fut>(open: F) -> Result<TestRegistry, RegistryError>
+    where
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<SchemaStore, RegistryError>>,
+    {
+        let (addr_tx, addr_rx) = mpsc::channel::<Result<SocketAddr, RegistryError>>();
         let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+        let io_error = |what: &str, e: std::io::Error| RegistryError::Store(format!("{what}: {e}"));
         let thread = thread::Builder::new()
             .name("test-schema-registry".into())
             .spawn(move || {
@@ -90,21 +104,33 @@ impl TestRegistry {
                 {
                     Ok(runtime) => runtime,
                     Err(e) => {
-                        let _ = addr_tx.send(Err(e));
+                        let _ = addr_tx.send(Err(io_error("building a runtime", e)));
                         return;
                     }
                 };
                 runtime.block_on(async move {
-                    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
-                        Ok(listener) => listener,
+                    let store = match open().await {
+                        Ok(store) => store,
                         Err(e) => {
                             let _ = addr_tx.send(Err(e));
                             return;
                         }
                     };
-                    let _ = addr_tx.send(listener.local_addr());
-                    // Dropping the runtime when this returns ends open connections too,
-                    // so a client holding a keep-alive connection cannot delay the stop.
+                    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", 0)).await {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            let _ = addr_tx.send(Err(io_error("binding 127.0.0.1", e)));
+                            return;
+                        }
+                    };
+                    let _ = addr_tx.send(
+                        listener
+                            .local_addr()
+                            .map_err(|e| io_error("reading the bound address", e)),
+                    );
+                    // Dropping the runtime when this returns ends open connections and
+                    // the store's tasks too, so a client holding a keep-alive connection
+                    // cannot delay the stop.
                     tokio::select! {
                         served = axum::serve(listener, http::router(store)) => {
                             if let Err(e) = served {
@@ -115,16 +141,15 @@ impl TestRegistry {
                     }
                 });
             })
-            .expect("spawning the test schema registry thread");
-        let addr = addr_rx
-            .recv()
-            .expect("the test schema registry thread reports its address")
-            .expect("binding the test schema registry to 127.0.0.1");
-        TestRegistry {
+            .map_err(|e| io_error("spawning the test schema registry thread", e))?;
+        let addr = addr_rx.recv().map_err(|_| {
+            RegistryError::Store("the test schema registry thread stopped before serving".into())
+        })??;
+        Ok(TestRegistry {
             addr,
             shutdown: Some(shutdown_tx),
             thread: Some(thread),
-        }
+        })
     }
 
     /// `http://127.0.0.1:<port>`.

@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 use crate::compat;
 use crate::error::RegistryError;
+use crate::kafka::{KafkaLog, KafkaStoreConfig};
 use crate::model::{CompatibilityLevel, RegistryState, StoredSchema, SubjectVersion};
 use crate::records::{LogRecord, SchemaRecord};
 
@@ -41,6 +42,7 @@ impl VersionSpec {
 
 enum Backend {
     Memory,
+    Kafka(KafkaLog),
 }
 
 struct Inner {
@@ -59,6 +61,7 @@ impl std::fmt::Debug for SchemaStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let backend = match self.inner.backend {
             Backend::Memory => "memory",
+            Backend::Kafka(_) => "kafka",
         };
         f.debug_struct("SchemaStore")
             .field("backend", &backend)
@@ -76,6 +79,20 @@ impl SchemaStore {
                 write_lock: tokio::sync::Mutex::new(()),
             }),
         }
+    }
+
+    /// A store kept in a compacted Kafka topic: creates the topic when missing, reads it
+    /// to its end before returning, and keeps following it (see `kafka`).
+    pub async fn kafka(config: KafkaStoreConfig) -> Result<SchemaStore, RegistryError> {
+        let state: Arc<RwLock<RegistryState>> = Arc::default();
+        let log = KafkaLog::open(config, Arc::clone(&state)).await?;
+        Ok(SchemaStore {
+            inner: Arc::new(Inner {
+                state,
+                backend: Backend::Kafka(log),
+                write_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
     }
 
     fn state(&self) -> RwLockReadGuard<'_, RegistryState> {
@@ -100,6 +117,7 @@ impl SchemaStore {
                 }
                 Ok(())
             }
+            Backend::Kafka(log) => log.append(records).await,
         }
     }
 
