@@ -174,7 +174,7 @@ async fn subjects_by_id(
         .map(|(s, _)| s)
         .collect();
     subjects.dedup();
-    reply(&json!(subjects))
+    reply(&json!(page(subjects, &params)))
 }
 
 async fn versions_by_id(
@@ -187,7 +187,17 @@ async fn versions_by_id(
         .into_iter()
         .map(|(subject, version)| json!({"subject": subject, "version": version}))
         .collect();
-    reply(&json!(uses))
+    reply(&json!(page(uses, &params)))
+}
+
+/// `offset` and `limit` (negative: no limit) as Confluent pages lists.
+fn page<T>(items: Vec<T>, params: &HashMap<String, String>) -> Vec<T> {
+    let number = |name: &str| params.get(name).and_then(|v| v.parse::<i64>().ok());
+    let offset = number("offset").unwrap_or(0).max(0) as usize;
+    let limit = number("limit")
+        .filter(|&l| l >= 0)
+        .map_or(usize::MAX, |l| l as usize);
+    items.into_iter().skip(offset).take(limit).collect()
 }
 
 async fn list_subjects(State(store): State<SchemaStore>, Query(params): Params) -> Reply {
@@ -195,12 +205,21 @@ async fn list_subjects(State(store): State<SchemaStore>, Query(params): Params) 
         .get("subjectPrefix")
         .map(String::as_str)
         .unwrap_or("");
-    let subjects: Vec<String> = store
-        .subjects(flag(&params, "deleted"))
+    let subjects: Vec<String> = if flag(&params, "deleted_only") {
+        let live = store.subjects(false);
+        store
+            .subjects(true)
+            .into_iter()
+            .filter(|s| !live.contains(s))
+            .collect()
+    } else {
+        store.subjects(flag(&params, "deleted"))
+    };
+    let subjects: Vec<String> = subjects
         .into_iter()
         .filter(|s| s.starts_with(prefix))
         .collect();
-    reply(&json!(subjects))
+    reply(&json!(page(subjects, &params)))
 }
 
 async fn list_versions(
@@ -208,9 +227,8 @@ async fn list_versions(
     Path(subject): Path<String>,
     Query(params): Params,
 ) -> Reply {
-    reply(&json!(
-        store.version_numbers(&subject, flag(&params, "deleted"))?
-    ))
+    let versions = store.version_numbers(&subject, flag(&params, "deleted"))?;
+    reply(&json!(page(versions, &params)))
 }
 
 async fn register(

@@ -110,6 +110,22 @@ fn registering_hands_out_ids_and_versions_like_confluent() {
         get(addr, "/subjects?subjectPrefix=users").json(),
         json!(["users-value"])
     );
+    assert_eq!(
+        get(addr, "/subjects?offset=1&limit=1").json(),
+        json!(["users-value"])
+    );
+    assert_eq!(
+        get(addr, "/subjects/users-value/versions?offset=0&limit=-1").json(),
+        json!([1, 2])
+    );
+    assert_eq!(
+        get(addr, "/subjects?offset=1&limit=1").json(),
+        json!(["users-value"])
+    );
+    assert_eq!(
+        get(addr, "/subjects/users-value/versions?offset=0&limit=-1").json(),
+        json!([1, 2])
+    );
 }
 
 #[test]
@@ -232,6 +248,14 @@ fn deletes_are_soft_first_then_permanent() {
     assert_error(&get(addr, "/subjects/s/versions"), 404, 40401);
     assert_eq!(get(addr, "/subjects").json(), json!([]));
     assert_eq!(get(addr, "/subjects?deleted=true").json(), json!(["s"]));
+    assert_eq!(
+        get(addr, "/subjects?deleted_only=true").json(),
+        json!(["s"])
+    );
+    assert_eq!(
+        get(addr, "/subjects?deleted_only=true").json(),
+        json!(["s"])
+    );
     assert_error(&delete(addr, "/subjects/s"), 404, 40404);
     let gone = delete(addr, "/subjects/s?permanent=true");
     assert_eq!((gone.status, gone.json()), (200, json!([2, 3])));
