@@ -54,8 +54,8 @@ pub enum RegistryError {
     /// 42203.
     #[error("Invalid compatibility level '{0}'. Valid values are none, backward, forward, full, backward_transitive, forward_transitive, and full_transitive")]
     InvalidCompatibility(String),
-    /// 42206 (Confluent's "invalid schema type" is reported as an invalid schema, 42201,
-    /// with the type named; we do the same).
+    /// An unknown `schemaType`: reported as an invalid schema (42201) naming the type,
+    /// as Confluent does.
     #[error("Invalid schema type '{0}'. Valid values are AVRO, JSON and PROTOBUF")]
     InvalidSchemaType(String),
     /// 422 without a finer code: the request body is not the JSON Confluent expects.
