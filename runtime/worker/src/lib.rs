@@ -8,6 +8,7 @@ pub mod kafka;
 pub mod offsets;
 pub mod registry;
 pub mod rest;
+pub mod schema_registry;
 pub mod sink;
 pub mod source;
 pub mod standalone;

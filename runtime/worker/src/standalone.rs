@@ -49,6 +49,9 @@ pub enum StartError {
         /// What went wrong.
         reason: String,
     },
+    /// The built-in Schema Registry could not start.
+    #[error(transparent)]
+    SchemaRegistry(#[from] crate::schema_registry::SchemaRegistryError),
     /// A connector could not start.
     #[error("starting connector {name}: {source}")]
     Start {
@@ -116,6 +119,8 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
     let offsets = Arc::new(FileOffsetStore::open(&worker.offset_file)?);
+    // Before any connector, so converters that register schemas find it serving.
+    let schema_registry = crate::schema_registry::start(&worker).await?;
     let addr = listener_addr(&worker.listener)?;
     let listener =
         tokio::net::TcpListener::bind(&addr)
@@ -159,6 +164,7 @@ pub async fn run(
     herder.stop_all().await;
     let _ = rest_stop_tx.send(());
     let _ = server.await;
+    drop(schema_registry);
     tracing::info!("stopped");
     started
 }

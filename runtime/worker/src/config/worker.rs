@@ -87,6 +87,19 @@ pub fn worker_def() -> ConfigDef {
                 .validator(Validator::OneOf(&["http"]))
                 .doc("Listener scheme to advertise."),
         )
+        .define(
+            ConfigKey::new("schema.registry.listener", ConfigType::String)
+                .optional()
+                .importance(Importance::Medium)
+                .doc("Serve the built-in, Confluent-compatible Schema Registry on this listener, http://host:port (e.g. http://127.0.0.1:8081). Unset: no registry is served."),
+        )
+        .define(
+            ConfigKey::new("schema.registry.topic", ConfigType::String)
+                .default(sluice_schema_registry::KafkaStoreConfig::DEFAULT_TOPIC)
+                .importance(Importance::Low)
+                .validator(Validator::NonEmpty)
+                .doc("Compacted topic the built-in Schema Registry keeps its schemas in (Confluent's kafkastore.topic); workers sharing it hand out the same ids. Created when missing."),
+        )
         .prefix("key.converter.", "settings of the key converter")
         .prefix("value.converter.", "settings of the value converter")
         .prefix("header.converter.", "settings of the header converter")
@@ -130,6 +143,10 @@ pub struct WorkerConfig {
     pub shutdown_timeout: Duration,
     /// `listeners` (first one).
     pub listener: String,
+    /// `schema.registry.listener`: where the built-in Schema Registry listens, if at all.
+    pub schema_registry_listener: Option<String>,
+    /// `schema.registry.topic`.
+    pub schema_registry_topic: String,
     /// Every given key, for prefixed settings.
     pub originals: ConfigMap,
 }
@@ -156,6 +173,8 @@ impl WorkerConfig {
             offset_flush_timeout: ms("offset.flush.timeout.ms"),
             shutdown_timeout: ms("task.shutdown.graceful.timeout.ms"),
             listener: p.list("listeners").into_iter().next().unwrap_or_default(),
+            schema_registry_listener: p.string("schema.registry.listener").map(str::to_owned),
+            schema_registry_topic: p.string_or_default("schema.registry.topic").to_owned(),
             originals: props.clone(),
         })
     }

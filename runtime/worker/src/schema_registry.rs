@@ -1,0 +1,118 @@
+//! The built-in Schema Registry, served by the worker when `schema.registry.listener` is
+//! set: Confluent's API (crate `sluice-schema-registry`) over the compacted topic named by
+//! `schema.registry.topic`, reached with the worker's `bootstrap.servers` and `admin.*`
+//! client settings. Standalone mode starts it before any connector, so a converter that
+//! registers schemas at start finds it serving; it has read its topic to the end by then,
+//! so the ids it hands out are those every other worker on the topic hands out.
+
+use std::net::SocketAddr;
+
+use sluice_schema_registry::{KafkaStoreConfig, RegistryError, SchemaStore};
+
+use crate::config::WorkerConfig;
+
+/// Why the registry could not start; names the setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaRegistryError {
+    /// `schema.registry.listener` is not `http://host:port`.
+    #[error("schema.registry.listener={listener}: {reason}")]
+    Listener {
+        /// The value.
+        listener: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The schemas topic could not be created or read.
+    #[error("schema registry topic {topic} on {bootstrap}: {source}")]
+    Store {
+        /// `schema.registry.topic`.
+        topic: String,
+        /// `bootstrap.servers`.
+        bootstrap: String,
+        /// The cause.
+        #[source]
+        source: RegistryError,
+    },
+}
+
+/// A running registry; stops serving when dropped.
+#[derive(Debug)]
+pub struct RunningRegistry {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for RunningRegistry {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Parses `http://host:port` (host may be omitted: all interfaces).
+fn listener_addr(listener: &str) -> Result<SocketAddr, SchemaRegistryError> {
+    let err = |reason: &str| SchemaRegistryError::Listener {
+        listener: listener.to_owned(),
+        reason: reason.to_owned(),
+    };
+    let rest = listener
+        .strip_prefix("http://")
+        .ok_or_else(|| err("only http:// listeners are supported, e.g. http://127.0.0.1:8081"))?
+        .trim_end_matches('/');
+    let rest = match rest.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => rest.replace("localhost:", "127.0.0.1:"),
+    };
+    rest.parse()
+        .map_err(|_| err("expected http://<ip>:<port>, e.g. http://127.0.0.1:8081"))
+}
+
+/// Starts the registry if `schema.registry.listener` is set: opens the topic (reading it
+/// to its end), then binds the listener.
+pub async fn start(worker: &WorkerConfig) -> Result<Option<RunningRegistry>, SchemaRegistryError> {
+    let Some(listener) = &worker.schema_registry_listener else {
+        return Ok(None);
+    };
+    let addr = listener_addr(listener)?;
+    let mut config = KafkaStoreConfig::new(worker.bootstrap_servers.clone());
+    config.topic = worker.schema_registry_topic.clone();
+    config.client_settings = worker.with_prefix("admin.").into_iter().collect();
+    let store_error = |source| SchemaRegistryError::Store {
+        topic: worker.schema_registry_topic.clone(),
+        bootstrap: worker.bootstrap_servers.clone(),
+        source,
+    };
+    let store = SchemaStore::kafka(config).await.map_err(store_error)?;
+    let (addr, server) = sluice_schema_registry::bind(addr, store)
+        .await
+        .map_err(|e| SchemaRegistryError::Listener {
+            listener: listener.clone(),
+            reason: format!("cannot bind {addr}: {e}"),
+        })?;
+    tracing::info!(address = %addr, topic = %worker.schema_registry_topic, "schema registry serving");
+    Ok(Some(RunningRegistry { addr, server }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listeners_are_http_host_port() {
+        assert_eq!(
+            listener_addr("http://127.0.0.1:8081").ok(),
+            "127.0.0.1:8081".parse().ok()
+        );
+        assert_eq!(
+            listener_addr("http://localhost:8081/").ok(),
+            "127.0.0.1:8081".parse().ok()
+        );
+        assert_eq!(
+            listener_addr("http://:8081").ok(),
+            "0.0.0.0:8081".parse().ok()
+        );
+        let err = listener_addr("https://127.0.0.1:8081").expect_err("https");
+        assert!(err.to_string().contains("only http://"), "{err}");
+        assert!(listener_addr("http://127.0.0.1").is_err());
+    }
+}
