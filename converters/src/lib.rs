@@ -1,10 +1,12 @@
 //! Converters between Connect data and Kafka bytes: Kafka Connect's `JsonConverter`
 //! (byte-compatible), `StringConverter`, `ByteArrayConverter`, and the
-//! `SimpleHeaderConverter` used for headers.
+//! `SimpleHeaderConverter` used for headers; and the Confluent Schema Registry client
+//! (`registry`) that the Avro and Protobuf converters share.
 
 mod bytes;
 mod header;
 pub mod json;
+pub mod registry;
 mod string;
 
 pub use bytes::ByteArrayConverter;
