@@ -212,7 +212,7 @@ impl Node {
 /// Renders `node` as Avro Java's `Schema.toString()` does.
 pub fn to_json(node: &Node) -> Result<String, String> {
     let mut out = String::with_capacity(512);
-    let mut names: HashMap<String, *const Node> = HashMap::new();
+    let mut names: HashMap<String, &Node> = HashMap::new();
     write_node(node, &mut names, None, &mut out)?;
     Ok(out)
 }
@@ -231,21 +231,20 @@ fn write_props(props: &Props, out: &mut String) {
     }
 }
 
-/// Writes a name reference when `name` was already written (the same definition), or
+/// Writes a name reference when `name` was already written (an equal definition), or
 /// registers it; refuses a different definition under the same name.
-fn name_ref(
-    node: &Node,
+fn name_ref<'a>(
+    node: &'a Node,
     name: &Name,
-    names: &mut HashMap<String, *const Node>,
+    names: &mut HashMap<String, &'a Node>,
     space: Option<&str>,
     out: &mut String,
 ) -> Result<bool, String> {
     let full = name.full();
     match names.get(&full) {
         Some(&seen) => {
-            // Identity, as Avro's `this.equals(names.get(name))` on one shared object:
-            // only addresses are compared, nothing is dereferenced.
-            let same = std::ptr::eq(seen, node);
+            // Avro's `this.equals(names.get(name))`: structural equality.
+            let same = seen == node;
             if !same {
                 return Err(format!("Can't redefine: {full} (two different Avro types would share this name; give the Connect schemas distinct names)"));
             }
@@ -259,7 +258,7 @@ fn name_ref(
             Ok(true)
         }
         None => {
-            names.insert(full, node as *const Node);
+            names.insert(full, node);
             Ok(false)
         }
     }
@@ -283,9 +282,9 @@ fn write_name(name: &Name, space: Option<&str>, out: &mut String) {
     }
 }
 
-fn write_node(
-    node: &Node,
-    names: &mut HashMap<String, *const Node>,
+fn write_node<'a>(
+    node: &'a Node,
+    names: &mut HashMap<String, &'a Node>,
     space: Option<&str>,
     out: &mut String,
 ) -> Result<(), String> {
