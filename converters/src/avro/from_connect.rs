@@ -96,6 +96,17 @@ impl Ctx {
                 return Ok(node.clone());
             }
         }
+        // Confluent writes these as Avro unions and fixed types; this converter reads them
+        // but does not write them yet, and refuses rather than write something else.
+        if schema.ty == Type::Struct && schema.name() == Some(super::to_connect::UNION_NAME) {
+            return Err("writing an Avro union from a Connect io.confluent.connect.avro.Union struct is not supported".into());
+        }
+        if schema.ty == Type::Bytes && schema.parameter("connect.fixed.size").is_some() {
+            return Err(
+                "writing an Avro fixed (a bytes schema with connect.fixed.size) is not supported"
+                    .into(),
+            );
+        }
         let mut connect_type = None;
         let mut props = Props::new();
         let base = match schema.ty {

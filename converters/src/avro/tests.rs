@@ -339,6 +339,28 @@ fn null_for_a_required_schema_is_refused() -> Result<()> {
 }
 
 #[test]
+fn unions_and_fixed_are_refused_for_writing() -> Result<()> {
+    let registry = TestRegistry::start();
+    let c = converter(&registry, &[])?;
+    let union = SchemaBuilder::struct_()
+        .name("io.confluent.connect.avro.Union")
+        .field("int", opt(Type::Int32))
+        .build();
+    let fixed = SchemaBuilder::new(Type::Bytes)
+        .name("x.F")
+        .parameter("connect.fixed.size", "4")
+        .build();
+    for schema in [union, fixed] {
+        let msg = match c.avro_schema_json(&schema) {
+            Err(ConnectError::Data(m)) => m,
+            other => panic!("expected a data error, got {other:?}"),
+        };
+        assert!(msg.contains("is not supported"), "{msg}");
+    }
+    Ok(())
+}
+
+#[test]
 fn use_latest_version_takes_the_latest_id_when_it_is_the_same_schema() -> Result<()> {
     let registry = TestRegistry::start();
     let writer = converter(&registry, &[])?;
