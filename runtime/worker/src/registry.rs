@@ -3,7 +3,7 @@
 
 use sluice_connector_file::{datagen, sink as file_sink, source as file_source};
 use sluice_converters::{
-    ByteArrayConverter, JsonConverter, SimpleHeaderConverter, StringConverter,
+    AvroConverter, ByteArrayConverter, JsonConverter, SimpleHeaderConverter, StringConverter,
 };
 use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_core::plugin::{
@@ -115,6 +115,15 @@ pub static PLUGINS: &[Plugin] = &[
             config: sluice_converters::json::config_def,
         },
         factory: Factory::Converter(|c| Ok(Box::new(JsonConverter::new(c)?))),
+    },
+    Plugin {
+        info: PluginInfo {
+            class: "io.confluent.connect.avro.AvroConverter",
+            aliases: &["AvroConverter", "avro"],
+            kind: PluginType::Converter,
+            config: sluice_converters::avro::config_def,
+        },
+        factory: Factory::Converter(|c| Ok(Box::new(AvroConverter::new(c)?))),
     },
     Plugin {
         info: PluginInfo {
