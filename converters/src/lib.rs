@@ -6,6 +6,7 @@
 mod bytes;
 mod header;
 pub mod json;
+pub mod protobuf;
 pub mod registry;
 mod string;
 
