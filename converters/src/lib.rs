@@ -3,6 +3,7 @@
 //! `SimpleHeaderConverter` used for headers; and the Confluent Schema Registry client
 //! (`registry`) that the Avro and Protobuf converters share.
 
+pub mod avro;
 mod bytes;
 mod header;
 pub mod json;
@@ -10,6 +11,7 @@ pub mod protobuf;
 pub mod registry;
 mod string;
 
+pub use avro::AvroConverter;
 pub use bytes::ByteArrayConverter;
 pub use header::SimpleHeaderConverter;
 pub use json::JsonConverter;

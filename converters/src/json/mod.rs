@@ -5,7 +5,7 @@
 //! (`schemas.cache.size`), so a table's records after the first copy cached bytes
 //! instead of walking the schema; reading caches parsed schemas by their JSON text.
 
-mod java_float;
+pub(crate) mod java_float;
 mod read;
 mod write;
 
