@@ -138,7 +138,7 @@ fn write_element(kind: &Kind, v: &Value, out: &mut Vec<u8>) -> Result<(), Protob
                 return Err(mismatch("Decimal", v));
             };
             let unscaled = d.unscaled.to_signed_bytes_be();
-            let digits = d.unscaled.magnitude().to_string().len() as u64;
+            let digits = decimal_digits(&d.unscaled);
             nested(out, |out| {
                 out.push(0x0a);
                 put_varint(out, unscaled.len() as u64);
@@ -190,6 +190,15 @@ fn write_element(kind: &Kind, v: &Value, out: &mut Vec<u8>) -> Result<(), Protob
             nested(out, |out| encode_message(plan, s, out))
         }
         Kind::MapEntry(_) => Err(mismatch("map", v)),
+    }
+}
+
+/// Java's `BigDecimal.precision()`: the number of decimal digits of the unscaled value (1 for 0).
+fn decimal_digits(unscaled: &num_bigint::BigInt) -> u64 {
+    match unscaled.magnitude().to_u64_digits().as_slice() {
+        [] => 1,
+        [v] => u64::from(v.checked_ilog10().unwrap_or(0) + 1),
+        _ => unscaled.magnitude().to_string().len() as u64,
     }
 }
 

@@ -724,3 +724,109 @@ fn negative_zero_is_written() {
         Some(true)
     );
 }
+
+#[test]
+fn converter_registers_once_and_reads_back_over_http() {
+    let registry = sluice_schema_registry::TestRegistry::start();
+    let url = registry.url();
+    let writer = converter(&[("schema.registry.url", url.as_str())]);
+    let envelope = debezium_envelope();
+    let value_schema = debezium_value_schema();
+    let record = |id: i32| {
+        let after = Struct::new(value_schema.clone())
+            .with("id", id)
+            .with("first_name", "Anne")
+            .with("price", Decimal::new(199, 2));
+        SchemaAndValue::new(
+            envelope.clone(),
+            Struct::new(envelope.clone())
+                .with("after", after)
+                .with("op", "r"),
+        )
+    };
+    let first = writer
+        .from_connect("dbserver1.inventory.customers", &record(1))
+        .expect("write")
+        .expect("bytes");
+    let calls = writer.registry().http_calls();
+    assert_eq!(calls, 1, "one registration");
+    for id in 2..50 {
+        writer
+            .from_connect("dbserver1.inventory.customers", &record(id))
+            .expect("write");
+    }
+    assert_eq!(
+        writer.registry().http_calls(),
+        calls,
+        "no HTTP after warm-up"
+    );
+    // Framing: magic, the registered id, message indexes [0] as one 0x00 byte.
+    let (id, schema) = writer
+        .registry()
+        .latest("dbserver1.inventory.customers-value")
+        .expect("latest");
+    assert_eq!(
+        first[..6],
+        [
+            0,
+            (id >> 24) as u8,
+            (id >> 16) as u8,
+            (id >> 8) as u8,
+            id as u8,
+            0
+        ]
+    );
+    assert_eq!(schema.schema_type, SchemaType::Protobuf);
+    // The built-in registry stores the text without its final newline.
+    assert_eq!(schema.schema.trim_end(), ENVELOPE_PROTO.trim_end());
+
+    let reader = converter(&[("schema.registry.url", url.as_str())]);
+    let read = reader
+        .to_connect("dbserver1.inventory.customers", Some(&first))
+        .expect("read");
+    let Value::Struct(s) = read.value else {
+        panic!("struct")
+    };
+    assert_eq!(s.get("op"), Some(&Value::from("r")));
+    let Some(Value::Struct(after)) = s.get("after") else {
+        panic!("after")
+    };
+    assert_eq!(
+        after.get("price"),
+        Some(&Value::Decimal(Decimal::new(199, 2)))
+    );
+    let reads = reader.registry().http_calls();
+    reader
+        .to_connect("dbserver1.inventory.customers", Some(&first))
+        .expect("read again");
+    assert_eq!(
+        reader.registry().http_calls(),
+        reads,
+        "schema by id is cached"
+    );
+}
+
+#[test]
+fn decimal_precision_counts_digits_as_java() {
+    let schema = SchemaBuilder::struct_()
+        .name("D")
+        .field("d", SchemaBuilder::decimal(1).build())
+        .build();
+    for (unscaled, digits) in [(0i64, 1u8), (9, 1), (10, 2), (-999, 3), (i64::MIN, 19)] {
+        let value = Value::Struct(Struct::new(schema.clone()).with("d", Decimal::new(unscaled, 1)));
+        let (bytes, _, _) = round_trip(
+            &schema,
+            &value,
+            Settings::default(),
+            ReadSettings::default(),
+        );
+        let body = &bytes[6..];
+        let unscaled_len = usize::from(body[3]);
+        // key 0x0a, length, then 0x0a len value, 0x10 precision, 0x18 scale
+        assert_eq!(
+            &body[4 + unscaled_len..],
+            [0x10, digits, 0x18, 1],
+            "{unscaled}"
+        );
+    }
+}
