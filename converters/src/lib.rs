@@ -7,6 +7,7 @@ pub mod avro;
 mod bytes;
 mod header;
 pub mod json;
+pub mod protobuf;
 pub mod registry;
 mod string;
 

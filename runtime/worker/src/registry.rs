@@ -127,6 +127,19 @@ pub static PLUGINS: &[Plugin] = &[
     },
     Plugin {
         info: PluginInfo {
+            class: "io.confluent.connect.protobuf.ProtobufConverter",
+            aliases: &["ProtobufConverter", "protobuf"],
+            kind: PluginType::Converter,
+            config: sluice_converters::protobuf::config_def,
+        },
+        factory: Factory::Converter(|c| {
+            Ok(Box::new(
+                sluice_converters::protobuf::ProtobufConverter::new(c)?,
+            ))
+        }),
+    },
+    Plugin {
+        info: PluginInfo {
             class: "org.apache.kafka.connect.storage.StringConverter",
             aliases: &["StringConverter", "string"],
             kind: PluginType::Converter,
