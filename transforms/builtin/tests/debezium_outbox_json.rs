@@ -336,3 +336,20 @@ fn a_top_level_array_fails_the_record() {
         "{e}"
     );
 }
+
+#[test]
+fn legacy_and_tracing_keys_are_accepted_and_ignored() {
+    // Keys an existing Debezium config may still carry: Debezium ignores them.
+    let mut t = transform(
+        OUTBOX,
+        &[
+            ("table.field.payload.id", "aggregateid"),
+            ("debezium.op.invalid.behavior", "fatal"),
+            ("tracing.span.context.field", "tracingspancontext"),
+        ],
+    );
+    let out = apply(&mut t, outbox_record("c", "x".into()));
+    assert_eq!(out.value, SchemaAndValue::new(opt(Type::String), "x"));
+    // An update is still skipped (the 1.x "fatal" has no effect, as in Debezium 2+).
+    assert!(matches!(t.apply(outbox_record("u", "x".into())), Ok(None)));
+}

@@ -20,7 +20,9 @@
 //! becomes a struct with a schema inferred from it ([`super::outbox_json`], with
 //! `table.json.payload.null.behavior` and `field.name.adjustment.mode`); a payload
 //! that is not JSON is logged and left a string, as in Debezium. The tracing keys
-//! are accepted and have no effect.
+//! are accepted and have no effect, and so are two Debezium 1.x keys that Debezium
+//! 2.0 dropped and has ignored since (`table.field.payload.id`,
+//! `debezium.op.invalid.behavior`).
 
 use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_core::plugin::{PluginInfo, PluginType, Transform, TransformPlugin};
@@ -58,6 +60,8 @@ pub fn config_def() -> ConfigDef {
         .not_needed("tracing.span.context.field", "OpenTelemetry tracing is not part of Sluice's outbox router")
         .not_needed("tracing.operation.name", "OpenTelemetry tracing is not part of Sluice's outbox router")
         .not_needed("tracing.with.context.field.only", "OpenTelemetry tracing is not part of Sluice's outbox router")
+        .not_needed("table.field.payload.id", "a Debezium 1.x key (fallback record key), removed in 2.0 and ignored by Debezium since; the key is table.field.event.key")
+        .not_needed("debezium.op.invalid.behavior", "a Debezium 1.x name of table.op.invalid.behavior, ignored by Debezium since 2.0")
         .define(
             ConfigKey::new("field.name.adjustment.mode", ConfigType::String)
                 .default("none")
