@@ -429,3 +429,53 @@ fn outbox_additional_fields_timestamp_and_tombstones() {
     );
     assert!(e.contains("placement header, envelope or partition"), "{e}");
 }
+
+#[test]
+fn by_logical_table_router_takes_both_cache_size_keys() {
+    // ByLogicalTableRouter extends ToLogicalTopicRouter in Debezium: both keys work.
+    for extra in [
+        [
+            ("logical.table.cache.size", "4"),
+            ("logical.table.cache.size", "4"),
+        ],
+        [
+            ("logical.destination.cache.size", "8"),
+            ("logical.destination.cache.size", "8"),
+        ],
+        [
+            ("logical.table.cache.size", "4"),
+            ("logical.destination.cache.size", "8"),
+        ],
+    ] {
+        let mut cfg = vec![
+            ("topic.regex", "(.*)customers_shard(.*)"),
+            ("topic.replacement", "$1customers_all_shards"),
+        ];
+        cfg.extend_from_slice(&extra);
+        let mut t = transform("ByLogicalTableRouter", &cfg);
+        let (r, _) = shard_record("myserver.mydb.customers_shard1");
+        assert_eq!(apply(&mut t, r).topic, "myserver.mydb.customers_all_shards");
+    }
+    let e = transform_err(
+        "ByLogicalTableRouter",
+        &[
+            ("topic.regex", "a"),
+            ("topic.replacement", "b"),
+            ("logical.destination.cache.size", "0"),
+        ],
+    );
+    assert!(e.contains("logical.destination.cache.size"), "{e}");
+    // The successor ignores the deprecated key, as Debezium's does.
+    let mut t = transform(
+        "ToLogicalTopicRouter",
+        &[
+            ("topic.regex", "(.*)customers_shard(.*)"),
+            ("topic.replacement", "$1customers_all_shards"),
+            ("logical.table.cache.size", "4"),
+        ],
+    );
+    let (r, _) = shard_record("myserver.mydb.customers_shard1");
+    let out = apply(&mut t, r);
+    let ks = out.key.schema.clone().unwrap_or_else(|| panic!());
+    assert_eq!(names(&ks), vec!["id", "__dbz__sourceIdentifier"]);
+}
