@@ -354,48 +354,6 @@ fn to_logical_topic_router_key_field_options() {
 
 // ---- outbox EventRouter ----
 
-fn outbox_record(op: &str, payload: Value) -> Record {
-    let ts = SchemaBuilder::new(Type::Int64)
-        .name("io.debezium.time.Timestamp")
-        .version(1)
-        .optional()
-        .build();
-    let row = SchemaBuilder::struct_()
-        .name("dbserver1.public.outboxevent.Value")
-        .optional()
-        .field("id", prim(Type::String))
-        .field("aggregatetype", prim(Type::String))
-        .field("aggregateid", prim(Type::String))
-        .field("type", prim(Type::String))
-        .field("payload", opt(Type::String))
-        .field("created", ts)
-        .field("shard", opt(Type::Int32))
-        .build();
-    let env = envelope_schema("dbserver1.public.outboxevent", &row);
-    let after = st(
-        &row,
-        vec![
-            "406c07f3-26f0-4eea-a50c-109940064b8f".into(),
-            "Order".into(),
-            "1".into(),
-            "OrderCreated".into(),
-            payload,
-            Value::Int64(1_556_890_294_484),
-            3i32.into(),
-        ],
-    );
-    let (before, after) = if op == "d" {
-        (Some(after), None)
-    } else {
-        (None, Some(after))
-    };
-    rec(
-        "dbserver1.public.outboxevent",
-        Some(env.clone()),
-        envelope(&env, before, after, op),
-    )
-}
-
 const OUTBOX: &str = "io.debezium.transforms.outbox.EventRouter";
 
 #[test]
@@ -470,4 +428,54 @@ fn outbox_additional_fields_timestamp_and_tombstones() {
         &[("table.fields.additional.placement", "type:nowhere")],
     );
     assert!(e.contains("placement header, envelope or partition"), "{e}");
+}
+
+#[test]
+fn by_logical_table_router_takes_both_cache_size_keys() {
+    // ByLogicalTableRouter extends ToLogicalTopicRouter in Debezium: both keys work.
+    for extra in [
+        [
+            ("logical.table.cache.size", "4"),
+            ("logical.table.cache.size", "4"),
+        ],
+        [
+            ("logical.destination.cache.size", "8"),
+            ("logical.destination.cache.size", "8"),
+        ],
+        [
+            ("logical.table.cache.size", "4"),
+            ("logical.destination.cache.size", "8"),
+        ],
+    ] {
+        let mut cfg = vec![
+            ("topic.regex", "(.*)customers_shard(.*)"),
+            ("topic.replacement", "$1customers_all_shards"),
+        ];
+        cfg.extend_from_slice(&extra);
+        let mut t = transform("ByLogicalTableRouter", &cfg);
+        let (r, _) = shard_record("myserver.mydb.customers_shard1");
+        assert_eq!(apply(&mut t, r).topic, "myserver.mydb.customers_all_shards");
+    }
+    let e = transform_err(
+        "ByLogicalTableRouter",
+        &[
+            ("topic.regex", "a"),
+            ("topic.replacement", "b"),
+            ("logical.destination.cache.size", "0"),
+        ],
+    );
+    assert!(e.contains("logical.destination.cache.size"), "{e}");
+    // The successor ignores the deprecated key, as Debezium's does.
+    let mut t = transform(
+        "ToLogicalTopicRouter",
+        &[
+            ("topic.regex", "(.*)customers_shard(.*)"),
+            ("topic.replacement", "$1customers_all_shards"),
+            ("logical.table.cache.size", "4"),
+        ],
+    );
+    let (r, _) = shard_record("myserver.mydb.customers_shard1");
+    let out = apply(&mut t, r);
+    let ks = out.key.schema.clone().unwrap_or_else(|| panic!());
+    assert_eq!(names(&ks), vec!["id", "__dbz__sourceIdentifier"]);
 }

@@ -95,10 +95,10 @@ fn unknown_and_bad_keys_fail_naming_key_and_allowed_values() {
     assert!(e.contains("did you mean \"replacement\""), "{e}");
     let e = common::transform_err(
         "io.debezium.transforms.outbox.EventRouter",
-        &[("table.expand.json.payload", "true")],
+        &[("field.name.adjustment.mode", "snake")],
     );
     assert!(
-        e.contains("table.expand.json.payload") && e.contains("not supported"),
+        e.contains("field.name.adjustment.mode") && e.contains("avro_unicode"),
         "{e}"
     );
 }

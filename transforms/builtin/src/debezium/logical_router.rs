@@ -2,7 +2,8 @@
 //! successor `io.debezium.transforms.ToLogicalTopicRouter` (Debezium deprecated the
 //! former; both ship). They differ only in `key.field.name`'s default
 //! (`__dbz__physicalTableIdentifier` / `__dbz__sourceIdentifier`) and the cache-size
-//! key (`logical.table.cache.size` / `logical.destination.cache.size`).
+//! key (`logical.table.cache.size` / `logical.destination.cache.size`; the former
+//! router, a subclass of the latter in Debezium, takes both, the latter winning).
 //!
 //! Behaviour: when the whole topic matches `topic.regex`, the topic becomes
 //! `topic.replacement` (Java replacement syntax); an empty result or no match keeps
@@ -82,14 +83,25 @@ fn config(key_field_default: &str, cache_key: &str) -> ConfigDef {
         )
 }
 
-/// `ByLogicalTableRouter`'s keys.
+/// `ByLogicalTableRouter`'s keys: it extends `ToLogicalTopicRouter`, so it also takes
+/// `logical.destination.cache.size`, which wins over `logical.table.cache.size`
+/// (Debezium copies the latter into the former only when the former is absent).
 pub fn by_logical_table_config() -> ConfigDef {
-    config("__dbz__physicalTableIdentifier", "logical.table.cache.size")
+    config("__dbz__physicalTableIdentifier", "logical.table.cache.size").define(
+        ConfigKey::new("logical.destination.cache.size", ConfigType::Int)
+            .importance(Importance::Low)
+            .default("16")
+            .validator(Validator::Range { min: Some(1), max: None })
+            .doc("The size used for holding the max entries in LRUCache. The cache will keep the old/new schema for logical destination key and value, also cache the derived key and topic regex result for improving the source record transformation. Takes precedence over logical.table.cache.size when both are set."),
+    )
 }
 
 /// `ToLogicalTopicRouter`'s keys.
 pub fn to_logical_topic_config() -> ConfigDef {
-    config("__dbz__sourceIdentifier", "logical.destination.cache.size")
+    config("__dbz__sourceIdentifier", "logical.destination.cache.size").not_needed(
+        "logical.table.cache.size",
+        "ToLogicalTopicRouter ignores it, as Debezium's does (only ByLogicalTableRouter maps it); its cache size is logical.destination.cache.size",
+    )
 }
 
 /// `io.debezium.transforms.ByLogicalTableRouter` (deprecated by Debezium, still shipped).
@@ -175,6 +187,15 @@ fn build(
         "avro" => Adjust::Avro,
         "avro_unicode" => Adjust::AvroUnicode,
         _ => Adjust::None,
+    };
+    // ByLogicalTableRouter: an explicit logical.destination.cache.size wins.
+    let cache_key = if cfg
+        .originals()
+        .contains_key("logical.destination.cache.size")
+    {
+        "logical.destination.cache.size"
+    } else {
+        cache_key
     };
     let size = cfg.long(cache_key).max(1) as usize;
     Ok(Box::new(LogicalRouter {

@@ -9,3 +9,4 @@ pub mod logical_router;
 pub(crate) mod mongo;
 pub(crate) mod mongo_convert;
 pub mod outbox;
+pub(crate) mod outbox_json;

@@ -16,15 +16,21 @@
 //! placements add headers or set the partition (an int32 column). An empty payload
 //! gives a tombstone with `route.tombstone.on.empty.payload`.
 //!
-//! Not implemented: `table.expand.json.payload=true` (expanding a JSON string payload
-//! into a struct) is refused at configure time; the tracing keys are accepted and
-//! have no effect.
+//! With `table.expand.json.payload=true` a string payload holding a JSON object
+//! becomes a struct with a schema inferred from it ([`super::outbox_json`], with
+//! `table.json.payload.null.behavior` and `field.name.adjustment.mode`); a payload
+//! that is not JSON is logged and left a string, as in Debezium. The tracing keys
+//! are accepted and have no effect, and so are two Debezium 1.x keys that Debezium
+//! 2.0 dropped and has ignored since (`table.field.payload.id`,
+//! `debezium.op.invalid.behavior`).
 
 use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
 use sluice_core::plugin::{PluginInfo, PluginType, Transform, TransformPlugin};
 use sluice_core::{ConnectError, Record, SchemaAndValue, SchemaBuilder, SchemaRef, Struct, Value};
 
 use super::envelope::is_envelope;
+use super::mongo_convert::adjuster;
+use super::outbox_json::{Expanded, JsonSchemaData};
 use crate::util::cache::SchemaCache;
 use crate::util::javare::{FullMatch, Replacement};
 use crate::util::{java_split, new_struct, parse_config, require_struct_ref, Result};
@@ -45,8 +51,8 @@ pub fn config_def() -> ConfigDef {
         .define(table("table.fields.additional.error.on.missing", ConfigType::Boolean, 7).default("true").importance(Importance::Medium).doc("When transforming the 'table.fields.additional.placement' fields, should the transform throw an exception if one of the fields is missing in the change data"))
         .define(table("table.field.event.schema.version", ConfigType::String, 8).optional().importance(Importance::Low).doc("The column which contains the event schema version within the outbox table"))
         .define(table("table.op.invalid.behavior", ConfigType::String, 9).default("warn").importance(Importance::Medium).validator(Validator::OneOf(&["warn", "error", "fatal"])).doc("While Debezium is capturing changes from the outbox table, it is expecting only to process 'create' or 'delete' row events; in case something else is processed this transform can log it as warning, error or stop the process."))
-        .define(table("table.expand.json.payload", ConfigType::Boolean, 10).default("false").importance(Importance::Medium).doc("Whether or not to try unescaping a JSON string and make it real JSON. Not supported by Sluice: only false is accepted."))
-        .define(table("table.json.payload.null.behavior", ConfigType::String, 11).default("ignore").importance(Importance::Medium).validator(Validator::OneOf(&["ignore", "optional_bytes"])).doc("Behavior when json payload including null value, the default will ignore null, optional_bytes will keep the null value, and treat null as optional bytes of connect. Only used with table.expand.json.payload."))
+        .define(table("table.expand.json.payload", ConfigType::Boolean, 10).default("false").importance(Importance::Medium).doc("Whether or not to try unescaping a JSON string and make it real JSON. It will infer schema information from payload and update the record schema accordingly. If content is not JSON, it just produces a warning and emits the record unchanged"))
+        .define(table("table.json.payload.null.behavior", ConfigType::String, 11).default("ignore").importance(Importance::Medium).validator(Validator::OneOf(&["ignore", "optional_bytes"])).doc("Behavior when json payload including null value, the default will ignore null, optional_bytes will keep the null value, and treat null as optional bytes of connect."))
         .define(router("route.by.field", ConfigType::String, 1).default("aggregatetype").importance(Importance::High).doc("The column which determines how the events will be routed, the value will become part of the topic name"))
         .define(router("route.topic.regex", ConfigType::String, 2).default("(?<routedByValue>.*)").importance(Importance::Low).validator(Validator::Custom(|s| FullMatch::new(s).map(|_| ()))).doc("The default regex to use within the RegexRouter, the default capture will allow to replace the routed field into a new topic name defined in 'route.topic.replacement'"))
         .define(router("route.topic.replacement", ConfigType::String, 3).default("outbox.event.${routedByValue}").importance(Importance::High).doc("The name of the topic in which the events will be routed, a replacement '${routedByValue}' is available which is the value of The column configured via 'route.by.field'"))
@@ -54,7 +60,15 @@ pub fn config_def() -> ConfigDef {
         .not_needed("tracing.span.context.field", "OpenTelemetry tracing is not part of Sluice's outbox router")
         .not_needed("tracing.operation.name", "OpenTelemetry tracing is not part of Sluice's outbox router")
         .not_needed("tracing.with.context.field.only", "OpenTelemetry tracing is not part of Sluice's outbox router")
-        .not_needed("field.name.adjustment.mode", "only used with table.expand.json.payload, which Sluice does not support")
+        .not_needed("table.field.payload.id", "a Debezium 1.x key (fallback record key), removed in 2.0 and ignored by Debezium since; the key is table.field.event.key")
+        .not_needed("debezium.op.invalid.behavior", "a Debezium 1.x name of table.op.invalid.behavior, ignored by Debezium since 2.0")
+        .define(
+            ConfigKey::new("field.name.adjustment.mode", ConfigType::String)
+                .default("none")
+                .importance(Importance::Low)
+                .validator(Validator::OneOf(&["none", "avro", "avro_unicode"]))
+                .doc("Specify how field names should be adjusted for compatibility with the message converter used by the connector, including: 'avro' replaces the characters that cannot be used in the Avro type name with underscore, 'avro_unicode' replaces the underscore or characters that cannot be used in the Avro type name with corresponding unicode like _uxxxx, 'none' does not apply any adjustment (default). Used by table.expand.json.payload for the names of the payload's fields."),
+        )
 }
 
 /// `io.debezium.transforms.outbox.EventRouter`.
@@ -84,13 +98,17 @@ struct Additional {
 
 fn build(config: &ConfigMap) -> Result<Box<dyn Transform>> {
     let cfg = parse_config(CLASS, &config_def(), config)?;
-    if cfg.bool("table.expand.json.payload") {
-        return Err(ConnectError::config(
-            "table.expand.json.payload",
-            "true",
-            "expanding a JSON string payload into a struct is not supported by Sluice; allowed: false",
-        ));
-    }
+    let expand_json = cfg
+        .bool("table.expand.json.payload")
+        .then(|| JsonSchemaData {
+            null_as_bytes: cfg
+                .string_or_default("table.json.payload.null.behavior")
+                .eq_ignore_ascii_case("optional_bytes"),
+            adjust: adjuster(
+                &cfg.string_or_default("field.name.adjustment.mode")
+                    .to_ascii_lowercase(),
+            ),
+        });
     let placements = cfg.list("table.fields.additional.placement");
     let mut additional = Vec::new();
     for p in &placements {
@@ -152,6 +170,7 @@ fn build(config: &ConfigMap) -> Result<Box<dyn Transform>> {
         additional,
         regex,
         replacement,
+        expand_json,
         schemas: SchemaCache::new(10_000),
     }))
 }
@@ -170,6 +189,7 @@ struct EventRouter {
     additional: Vec<Additional>,
     regex: FullMatch,
     replacement: Replacement,
+    expand_json: Option<JsonSchemaData>,
     schemas: SchemaCache<(SchemaRef, String), SchemaRef>,
 }
 
@@ -295,12 +315,30 @@ impl Transform for EventRouter {
             ))
         })?;
         let timestamp = self.timestamp(env, row)?;
-        let payload = row.values()[payload_f.index].clone();
+        let mut payload = row.values()[payload_f.index].clone();
+        let mut payload_schema = payload_f.schema.clone();
         let mut headers = std::mem::take(&mut record.headers);
         headers.add(
             "id",
             SchemaAndValue::new(id_f.schema.clone(), row.values()[id_f.index].clone()),
         );
+        if let Some(json) = &self.expand_json {
+            match &payload {
+                Value::String(text) => match json.expand(&self.field_payload, text)? {
+                    Expanded::Struct(schema, value) => {
+                        payload_schema = schema;
+                        payload = value;
+                    }
+                    Expanded::Kept(why) => {
+                        tracing::warn!(key = ?record.key.value, "{why}; the outbox payload is emitted unchanged")
+                    }
+                },
+                _ => tracing::warn!(
+                    key = ?record.key.value,
+                    "Expand JSON payload is turned on but payload is not a string"
+                ),
+            }
+        }
         let routed = match field_value(row, &self.route_by)? {
             Value::String(s) => s.clone(),
             Value::Null => {
@@ -370,9 +408,8 @@ impl Transform for EventRouter {
         let value = if empty && self.tombstone_on_empty {
             SchemaAndValue::NULL
         } else if self.only_headers {
-            SchemaAndValue::new(payload_f.schema.clone(), payload)
+            SchemaAndValue::new(payload_schema, payload)
         } else {
-            let payload_schema = payload_f.schema.clone();
             let schema = self.value_schema(&payload_schema, &row_schema, &routed, version)?;
             envelope_values.resize(schema.fields.len(), Value::Null);
             SchemaAndValue::new(schema.clone(), new_struct(schema, envelope_values)?)

@@ -7,7 +7,9 @@
 //! schema and is a plain int64 without; a partition or timestamp the record lacks is
 //! left null (with a schema) or not put (without); a null key/value passes through.
 //! `offset.field` needs the Kafka offset of a sink record, which Sluice's `Record`
-//! does not carry into transforms: setting it is refused at configure time.
+//! does not carry into transforms (`Transform::apply` sees a `Record`; the offset
+//! lives beside it in `SinkRecord`): setting it is refused at configure time, naming
+//! the key, rather than accepted and then failing or guessing on every record.
 
 use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance};
 use sluice_core::plugin::Transform;
@@ -84,7 +86,7 @@ fn build(side: Side, config: &ConfigMap) -> Result<Box<dyn Transform>> {
         return Err(ConnectError::config(
             "offset.field",
             v,
-            "Kafka offsets are only known to sink tasks, and Sluice transforms receive records without them; remove offset.field",
+            "not supported by Sluice: the Kafka offset exists only for sink records, and Sluice's transforms receive records without it (in Kafka Connect a source connector fails every record with offset.field set); remove offset.field",
         ));
     }
     Ok(Box::new(InsertField {

@@ -3,8 +3,9 @@
 //! field's type.
 //!
 //! As in Kafka Connect: masking goes by the value's type; a null field stays null
-//! unless its schema has a default (Java's `Struct.get` reads the default, which is
-//! then masked); bytes and structs cannot be masked; `replacement` applies to numbers
+//! unless its schema has a default and `replace.null.with.default` is true (the
+//! default, KIP-1040: Java's `Struct.get` reads the default, which is then masked;
+//! with false, `Struct.getWithoutDefault` keeps the null, masked or not); bytes and structs cannot be masked; `replacement` applies to numbers
 //! and strings only ("Cannot mask value of type … with custom replacement"); without
 //! a schema every listed field is put, a missing one as null. A masked decimal keeps
 //! its scale (Java uses `BigDecimal.ZERO`, whose scale 0 would not fit a Decimal
@@ -16,13 +17,13 @@ use sluice_core::{ConnectError, Decimal, Record, Value};
 
 use crate::util::jvalues::parse_string;
 use crate::util::{
-    java_class, map_get, map_put, new_struct, parse_config, require_map, require_struct,
-    take_values, with_default, Result, Side,
+    java_class, map_get, map_put, new_struct, parse_config, replace_null_with_default_key,
+    require_map, require_struct, take_values, with_default, Result, Side,
 };
 
 const PURPOSE: &str = "mask fields";
 
-/// `fields`, `replacement`.
+/// `fields`, `replacement`, `replace.null.with.default`.
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
         .define(
@@ -37,6 +38,7 @@ pub fn config_def() -> ConfigDef {
                 .validator(Validator::NonEmpty)
                 .doc("Custom value replacement, that will be applied to all 'fields' values (numeric or non-empty string values only)."),
         )
+        .define(replace_null_with_default_key())
 }
 
 side_plugins!("MaskField", config_def, build);
@@ -60,6 +62,7 @@ fn build(side: Side, config: &ConfigMap) -> Result<Box<dyn Transform>> {
         side,
         fields,
         replacement: cfg.string("replacement").map(str::to_owned),
+        replace_null_with_default: cfg.bool("replace.null.with.default"),
     }))
 }
 
@@ -67,6 +70,7 @@ struct MaskField {
     side: Side,
     fields: Vec<String>,
     replacement: Option<String>,
+    replace_null_with_default: bool,
 }
 
 impl MaskField {
@@ -161,7 +165,7 @@ impl Transform for MaskField {
                 let schema = s.schema().clone();
                 let mut values = Vec::with_capacity(schema.fields.len());
                 for (f, v) in schema.fields.iter().zip(take_values(s)) {
-                    let v = with_default(v, f, true);
+                    let v = with_default(v, f, self.replace_null_with_default);
                     values.push(if self.fields.contains(&f.name) {
                         self.masked(v)?
                     } else {

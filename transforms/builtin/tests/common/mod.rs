@@ -177,3 +177,46 @@ pub fn envelope(
         ],
     ))
 }
+
+/// An outbox-table change event (Debezium's docs example row) with this payload.
+pub fn outbox_record(op: &str, payload: Value) -> Record {
+    let ts = SchemaBuilder::new(Type::Int64)
+        .name("io.debezium.time.Timestamp")
+        .version(1)
+        .optional()
+        .build();
+    let row = SchemaBuilder::struct_()
+        .name("dbserver1.public.outboxevent.Value")
+        .optional()
+        .field("id", prim(Type::String))
+        .field("aggregatetype", prim(Type::String))
+        .field("aggregateid", prim(Type::String))
+        .field("type", prim(Type::String))
+        .field("payload", opt(Type::String))
+        .field("created", ts)
+        .field("shard", opt(Type::Int32))
+        .build();
+    let env = envelope_schema("dbserver1.public.outboxevent", &row);
+    let after = st(
+        &row,
+        vec![
+            "406c07f3-26f0-4eea-a50c-109940064b8f".into(),
+            "Order".into(),
+            "1".into(),
+            "OrderCreated".into(),
+            payload,
+            Value::Int64(1_556_890_294_484),
+            3i32.into(),
+        ],
+    );
+    let (before, after) = if op == "d" {
+        (Some(after), None)
+    } else {
+        (None, Some(after))
+    };
+    rec(
+        "dbserver1.public.outboxevent",
+        Some(env.clone()),
+        envelope(&env, before, after, op),
+    )
+}
