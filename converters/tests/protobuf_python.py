@@ -1,6 +1,7 @@
 """Decodes Sluice's Protobuf records the way a Python consumer nobody here wrote does.
 
-Input (stdin, JSON): {"url": registry URL, "records": [{"topic": t, "hex": framed bytes}]}.
+Input (stdin, JSON): {"url": registry URL,
+                      "records": [{"topic": t, "field": "key" | "value", "hex": framed bytes}]}.
 Output (stdout, JSON): one object per record:
   message     full name of the message type the deserializer returned
   value       json_format.MessageToDict(message, preserving_proto_field_name=True)
@@ -8,6 +9,8 @@ Output (stdout, JSON): one object per record:
               read with confluent-kafka's own protobuf_to_decimal
   field_meta  {"path.to.field": params} of every field with (confluent.field_meta) params in
               the message class protoc generated (repeated map entries included)
+  nullable_forms  how the fields opt_int, opt_text, ts_ms (where present) are declared:
+              "plain", "optional" (proto3 presence) or the wrapper message's full name
   descriptor_matches  whether the registry's `format=serialized` descriptor of the message
               equals the one protoc compiled from the registry's .proto text
 
@@ -149,6 +152,25 @@ def field_meta(descriptor, path=""):
     return found
 
 
+NULLABLE_PROBES = ("opt_int", "opt_text", "ts_ms")
+
+
+def nullable_forms(descriptor):
+    """How protoc declared the probed nullable fields: plain, optional or a wrapper type."""
+    forms = {}
+    for name in NULLABLE_PROBES:
+        field = descriptor.fields_by_name.get(name)
+        if field is None:
+            continue
+        if field.message_type is not None:
+            forms[name] = field.message_type.full_name
+        elif field.has_presence:
+            forms[name] = "optional"
+        else:
+            forms[name] = "plain"
+    return forms
+
+
 def main():
     request = json.load(sys.stdin)
     url = request["url"]
@@ -181,7 +203,11 @@ def main():
             message_class, matches = classes[schema_id]
             deserializer = ProtobufDeserializer(message_class, {}, client)
             message = deserializer(
-                data, SerializationContext(record["topic"], MessageField.VALUE)
+                data,
+                SerializationContext(
+                    record["topic"],
+                    MessageField.KEY if record["field"] == "key" else MessageField.VALUE,
+                ),
             )
             results.append(
                 {
@@ -191,6 +217,7 @@ def main():
                     ),
                     "decimals": decimals(message),
                     "field_meta": field_meta(message_class.DESCRIPTOR),
+                    "nullable_forms": nullable_forms(message_class.DESCRIPTOR),
                     "descriptor_matches": matches,
                 }
             )

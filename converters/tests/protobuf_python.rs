@@ -3,8 +3,8 @@
 //! decodes what `ProtobufConverter` wrote, for every Connect type the Debezium MySQL
 //! connector emits (integers, floats, boolean, strings, bytes, Decimal, the Connect and the
 //! Debezium time types, Enum / EnumSet / Json / Bits, geometry structs, arrays, maps,
-//! optional fields null and set, the change-event envelope), under the default settings
-//! and under `optional.for.nullables=true`.
+//! optional fields null and set, the change-event envelope and its key), under the default
+//! settings, `optional.for.nullables=true` and `wrapper.for.nullables=true`.
 //!
 //! The Python side (`protobuf_python.py`) does what a real consumer does: compiles the
 //! registry's `.proto` text with protoc (grpcio-tools) into the message class, and hands
@@ -34,12 +34,59 @@ use sluice_schema_registry::TestRegistry;
 
 const DECODE: &str = include_str!("protobuf_python.py");
 
-fn converter(registry: &TestRegistry, optional_for_nullables: bool) -> Result<ProtobufConverter> {
+/// How optional Connect fields are declared (`ProtobufDataConfig`'s two switches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nullables {
+    /// Neither: plain proto3 fields, where null and the zero value read alike.
+    Plain,
+    /// `optional.for.nullables=true`: the `optional` label.
+    Optional,
+    /// `wrapper.for.nullables=true`: `google.protobuf.*Value` wrappers.
+    Wrapper,
+}
+
+impl Nullables {
+    const ALL: [Nullables; 3] = [Nullables::Plain, Nullables::Optional, Nullables::Wrapper];
+
+    /// A topic of its own, so each mode registers under its own subject.
+    fn topic(self, base: &str) -> String {
+        match self {
+            Nullables::Plain => base.to_owned(),
+            Nullables::Optional => format!("{base}_optional"),
+            Nullables::Wrapper => format!("{base}_wrapper"),
+        }
+    }
+
+    /// Whether an optional field set to its zero value is still seen as set.
+    fn has_presence(self) -> bool {
+        self != Nullables::Plain
+    }
+
+    /// How the generated schema declares a nullable field of this wrapper type.
+    fn form(self, wrapper: &str) -> &str {
+        match self {
+            Nullables::Plain => "plain",
+            Nullables::Optional => "optional",
+            Nullables::Wrapper => wrapper,
+        }
+    }
+}
+
+fn converter(
+    registry: &TestRegistry,
+    nullables: Nullables,
+    role: &str,
+) -> Result<ProtobufConverter> {
     let mut config = BTreeMap::new();
     config.insert("schema.registry.url".to_owned(), registry.url());
+    config.insert("converter.type".to_owned(), role.to_owned());
     config.insert(
         "optional.for.nullables".to_owned(),
-        optional_for_nullables.to_string(),
+        (nullables == Nullables::Optional).to_string(),
+    );
+    config.insert(
+        "wrapper.for.nullables".to_owned(),
+        (nullables == Nullables::Wrapper).to_string(),
     );
     Ok(ProtobufConverter::new(&config)?)
 }
@@ -207,9 +254,10 @@ fn row(schema: &SchemaRef, optionals_set: bool) -> Result<Struct> {
 /// What `MessageToDict` prints for [`row`]. Under proto3's implicit presence (default
 /// settings) an optional field set to its zero value is not on the wire and reads as
 /// absent, exactly like null: that is what Confluent's serializer writes too. Under
-/// `optional.for.nullables=true` the `optional` label gives the field presence, and the
-/// zero values are there.
-fn expected_row(optionals_set: bool, optional_for_nullables: bool) -> Json {
+/// `optional.for.nullables=true` the `optional` label, and under
+/// `wrapper.for.nullables=true` the wrapper message, give the field presence, and the zero
+/// values are there (`MessageToDict` prints a wrapper as its value).
+fn expected_row(optionals_set: bool, has_presence: bool) -> Json {
     let mut v = json!({
         "id": 1, "tiny": -2, "small": 300, "big": "-9007199254740993",
         "f32": 1.5, "f64": std::f64::consts::PI, "flag": true, "name": "Zoë 😀",
@@ -243,7 +291,7 @@ fn expected_row(optionals_set: bool, optional_for_nullables: bool) -> Json {
             "opt_day".into(),
             json!({"year": 1970, "month": 1, "day": 1}),
         );
-        if optional_for_nullables {
+        if has_presence {
             obj.insert("opt_int".into(), json!(0));
             obj.insert("opt_text".into(), json!(""));
         }
@@ -375,14 +423,22 @@ fn expected_event_decimals(op: &str) -> Json {
     v
 }
 
-/// Runs the Python consumer over `(topic, bytes)` records; one decoded object per record.
-fn python_decode(registry: &TestRegistry, records: &[(&str, Vec<u8>)]) -> Result<Vec<Json>> {
+/// One framed record and where it was written.
+struct Record {
+    topic: String,
+    /// `key` or `value`: which subject (`<topic>-key` / `<topic>-value`) the reader uses.
+    field: &'static str,
+    bytes: Vec<u8>,
+}
+
+/// Runs the Python consumer over the records; one decoded object per record.
+fn python_decode(registry: &TestRegistry, records: &[Record]) -> Result<Vec<Json>> {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     let request = json!({
         "url": registry.url(),
         "records": records
             .iter()
-            .map(|(topic, bytes)| json!({"topic": topic, "hex": hex(bytes)}))
+            .map(|r| json!({"topic": r.topic, "field": r.field, "hex": hex(&r.bytes)}))
             .collect::<Vec<_>>(),
     });
     let mut child = Command::new("python3")
@@ -423,22 +479,27 @@ fn encode(converter: &ProtobufConverter, topic: &str, value: Struct) -> Result<V
 #[test]
 fn python_confluent_protobuf_deserializer_reads_our_bytes() -> Result<()> {
     let registry = TestRegistry::start();
-    let plain = converter(&registry, false)?;
-    let optional = converter(&registry, true)?;
     let rows = row_schema();
     let events = envelope_schema();
+    let key_schema = SchemaBuilder::struct_()
+        .name("dbserver1.inventory.customers.Key")
+        .field("id", SchemaBuilder::new(Type::Int32).build())
+        .build();
 
     let mut records = Vec::new();
     let mut expected = Vec::new();
-    for (converter, topic, optional_for_nullables) in [
-        (&plain, "inventory.rows", false),
-        (&optional, "inventory.rows_optional", true),
-    ] {
+    for nullables in Nullables::ALL {
+        let values = converter(&registry, nullables, "value")?;
+        let topic = nullables.topic("inventory.rows");
         for set in [true, false] {
-            records.push((topic, encode(converter, topic, row(&rows, set)?)?));
+            records.push(Record {
+                topic: topic.clone(),
+                field: "value",
+                bytes: encode(&values, &topic, row(&rows, set)?)?,
+            });
             expected.push(json!({
                 "message": "inventory.Row",
-                "value": expected_row(set, optional_for_nullables),
+                "value": expected_row(set, nullables.has_presence()),
                 "decimals": expected_row_decimals(set),
                 "field_meta": {
                     "tiny": {"connect.type": "int8"},
@@ -447,16 +508,38 @@ fn python_confluent_protobuf_deserializer_reads_our_bytes() -> Result<()> {
                     "wide": {"precision": "65", "scale": "6"},
                     "opt_price": {"precision": "10", "scale": "2"},
                 },
+                "nullable_forms": {
+                    "opt_int": nullables.form("google.protobuf.Int32Value"),
+                    "opt_text": nullables.form("google.protobuf.StringValue"),
+                },
                 "descriptor_matches": true,
             }));
         }
-    }
-    for (converter, topic) in [
-        (&plain, "dbserver1.inventory.customers"),
-        (&optional, "dbserver1.inventory.customers_optional"),
-    ] {
+        let topic = nullables.topic("dbserver1.inventory.customers");
+        let keys = converter(&registry, nullables, "key")?;
+        records.push(Record {
+            topic: topic.clone(),
+            field: "key",
+            bytes: encode(
+                &keys,
+                &topic,
+                Struct::new(key_schema.clone()).with("id", 1001i32),
+            )?,
+        });
+        expected.push(json!({
+            "message": "dbserver1.inventory.customers.Key",
+            "value": {"id": 1001},
+            "decimals": {},
+            "field_meta": {},
+            "nullable_forms": {},
+            "descriptor_matches": true,
+        }));
         for op in ["c", "u"] {
-            records.push((topic, encode(converter, topic, change_event(&events, op)?)?));
+            records.push(Record {
+                topic: topic.clone(),
+                field: "value",
+                bytes: encode(&values, &topic, change_event(&events, op)?)?,
+            });
             expected.push(json!({
                 "message": "dbserver1.inventory.customers.Envelope",
                 "value": expected_event(op),
@@ -465,6 +548,7 @@ fn python_confluent_protobuf_deserializer_reads_our_bytes() -> Result<()> {
                     "before.balance": {"precision": "10", "scale": "2"},
                     "after.balance": {"precision": "10", "scale": "2"},
                 },
+                "nullable_forms": {"ts_ms": nullables.form("google.protobuf.Int64Value")},
                 "descriptor_matches": true,
             }));
         }
@@ -475,8 +559,8 @@ fn python_confluent_protobuf_deserializer_reads_our_bytes() -> Result<()> {
     for (i, (got, want)) in decoded.iter().zip(&expected).enumerate() {
         assert_eq!(
             got, want,
-            "record {i} (topic {}) as Python decoded it",
-            records[i].0
+            "record {i} ({} of topic {}) as Python decoded it",
+            records[i].field, records[i].topic
         );
     }
     Ok(())
