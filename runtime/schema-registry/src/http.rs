@@ -9,6 +9,9 @@
 //! - Errors are `{"error_code": N, "message": "..."}` with Confluent's codes (`error`).
 //! - `schemaType` is omitted for AVRO and `references` when empty, as Confluent's
 //!   entities do (Jackson `NON_EMPTY`, AVRO converted to null).
+//! - `?format=serialized` on the schema-by-id and subject-version reads serves a PROTOBUF
+//!   schema as a base64 `FileDescriptorProto` ([`protobuf`]); other formats are served as
+//!   stored.
 //! - Path parameters are taken as text and parsed here, so a bad id or version gets
 //!   Confluent's error body rather than a framework rejection.
 
@@ -24,6 +27,7 @@ use serde_json::{json, Map, Value};
 
 use crate::error::RegistryError;
 use crate::model::{CompatibilityLevel, SchemaType, StoredSchema, SubjectVersion};
+use crate::protobuf;
 use crate::schema::SchemaRequest;
 use crate::store::{SchemaStore, VersionSpec};
 
@@ -137,30 +141,48 @@ fn add_type_and_references(out: &mut Map<String, Value>, schema: &StoredSchema) 
     }
 }
 
-fn version_body(version: &SubjectVersion) -> Value {
+fn version_body(version: &SubjectVersion, schema_text: String) -> Value {
     let mut out = Map::new();
     out.insert("subject".into(), json!(version.subject));
     out.insert("version".into(), json!(version.version));
     out.insert("id".into(), json!(version.id));
     add_type_and_references(&mut out, &version.schema);
-    out.insert("schema".into(), json!(version.schema.schema));
+    out.insert("schema".into(), json!(schema_text));
     Value::Object(out)
+}
+
+/// The schema text in the `format` the query asks for (see [`protobuf::formatted`]).
+fn formatted(
+    store: &SchemaStore,
+    schema: &StoredSchema,
+    params: &HashMap<String, String>,
+) -> Result<String, RegistryError> {
+    protobuf::formatted(store, schema, params.get("format").map(String::as_str))
 }
 
 async fn schema_types() -> Reply {
     reply(&json!(["JSON", "PROTOBUF", "AVRO"]))
 }
 
-async fn schema_by_id(State(store): State<SchemaStore>, Path(id): Path<String>) -> Reply {
+async fn schema_by_id(
+    State(store): State<SchemaStore>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Reply {
     let schema = store.schema_by_id(parse_id(&id)?)?;
     let mut out = Map::new();
     add_type_and_references(&mut out, &schema);
-    out.insert("schema".into(), json!(schema.schema));
+    out.insert("schema".into(), json!(formatted(&store, &schema, &params)?));
     reply(&Value::Object(out))
 }
 
-async fn schema_text_by_id(State(store): State<SchemaStore>, Path(id): Path<String>) -> Reply {
-    Ok(raw(store.schema_by_id(parse_id(&id)?)?.schema.clone()))
+async fn schema_text_by_id(
+    State(store): State<SchemaStore>,
+    Path(id): Path<String>,
+    Query(params): Params,
+) -> Reply {
+    let schema = store.schema_by_id(parse_id(&id)?)?;
+    Ok(raw(formatted(&store, &schema, &params)?))
 }
 
 async fn subjects_by_id(
@@ -249,7 +271,8 @@ async fn lookup(
 ) -> Reply {
     let schema = SchemaRequest::from_body(&body)?.to_stored()?;
     let found = store.lookup(&subject, &schema, flag(&params, "deleted"))?;
-    reply(&version_body(&found))
+    let text = found.schema.schema.clone();
+    reply(&version_body(&found, text))
 }
 
 async fn delete_subject(
@@ -270,7 +293,8 @@ async fn get_version(
 ) -> Reply {
     let spec = VersionSpec::parse(&version)?;
     let found = store.version(&subject, spec, flag(&params, "deleted"))?;
-    reply(&version_body(&found))
+    let text = formatted(&store, &found.schema, &params)?;
+    reply(&version_body(&found, text))
 }
 
 async fn get_version_schema(
@@ -280,7 +304,7 @@ async fn get_version_schema(
 ) -> Reply {
     let spec = VersionSpec::parse(&version)?;
     let found = store.version(&subject, spec, flag(&params, "deleted"))?;
-    Ok(raw(found.schema.schema.clone()))
+    Ok(raw(formatted(&store, &found.schema, &params)?))
 }
 
 async fn referenced_by(

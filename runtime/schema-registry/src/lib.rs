@@ -3,7 +3,7 @@
 //! DESIGN.md §2 places the registry under the worker; it is a crate of its own so that
 //! the converters' tests can run the real server in-process as a dev-dependency
 //! ([`TestRegistry`]) without depending on the worker. Its dependencies stay light for
-//! that reason: axum, rdkafka, serde, tokio — no Sluice crate.
+//! that reason: axum, rdkafka, serde, tokio, protox — no Sluice crate.
 //!
 //! - [`http`]: Confluent's REST API (paths, JSON bodies, status codes, error codes).
 //! - [`store`]: the operations, over state kept in memory or in Kafka.
@@ -14,6 +14,8 @@
 //! - `schema`, `avro`, `compat`: validating schemas and checking Avro compatibility.
 //!   PROTOBUF and JSON schemas are stored and served but not checked for compatibility
 //!   (they are accepted as under level NONE).
+//! - [`protobuf`]: PROTOBUF schemas served as `format=serialized` (base64
+//!   `FileDescriptorProto`), the form Confluent's Python, Go and .NET deserializers fetch.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -28,6 +30,7 @@ pub mod error;
 pub mod http;
 mod kafka;
 mod model;
+pub mod protobuf;
 mod records;
 mod schema;
 pub mod store;

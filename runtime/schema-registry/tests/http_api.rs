@@ -354,6 +354,29 @@ fn protobuf_and_json_schemas_keep_their_type_and_references() {
     // Raw Protobuf text comes back as sent.
     assert_eq!(get(addr, "/schemas/ids/2/schema").body, user);
 
+    // `format=serialized` (what Confluent's Python, Go and .NET deserializers ask for):
+    // the compiled FileDescriptorProto, base64, its import resolved through the reference.
+    let serialized = get(addr, "/schemas/ids/2?format=serialized").json();
+    assert_eq!(serialized["schemaType"], json!("PROTOBUF"));
+    assert_eq!(serialized["references"], refs);
+    let fd = file_descriptor(&serialized["schema"]);
+    assert_eq!(fd.dependency, ["address.proto"]);
+    let field = &fd.message_type[0].field[0];
+    assert_eq!(
+        (fd.message_type[0].name(), field.name(), field.type_name()),
+        ("User", "home", ".example.Address")
+    );
+    let version = get(
+        addr,
+        "/subjects/users-value/versions/latest?format=serialized",
+    )
+    .json();
+    assert_eq!(version["schema"], serialized["schema"]);
+    assert_eq!(
+        get(addr, "/schemas/ids/1/schema?format=serialized").body,
+        serialized_text(&get(addr, "/schemas/ids/1?format=serialized").json())
+    );
+
     let json_schema = json!({"type": "object", "properties": {"a": {"type": "integer"}}});
     let registered = post(
         addr,
@@ -365,4 +388,36 @@ fn protobuf_and_json_schemas_keep_their_type_and_references() {
         get(addr, "/schemas/ids/3").json(),
         json!({"schemaType": "JSON", "schema": json_schema.to_string()})
     );
+    // Other types have no serialized form: served as stored.
+    assert_eq!(
+        get(addr, "/schemas/ids/3?format=serialized").json(),
+        json!({"schemaType": "JSON", "schema": json_schema.to_string()})
+    );
+}
+
+fn serialized_text(body: &Value) -> String {
+    body["schema"].as_str().expect("schema text").to_owned()
+}
+
+fn file_descriptor(schema: &Value) -> prost_reflect::prost_types::FileDescriptorProto {
+    use base64::Engine as _;
+    use prost_reflect::prost::Message as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(schema.as_str().expect("schema text"))
+        .expect("base64");
+    prost_reflect::prost_types::FileDescriptorProto::decode(bytes.as_slice()).expect("descriptor")
+}
+
+#[test]
+fn a_protobuf_schema_that_does_not_compile_is_refused_when_served_serialized() {
+    let registry = TestRegistry::start();
+    let addr = registry.addr();
+    let broken = "syntax = \"proto3\";\nmessage A { Missing m = 1; }";
+    post(
+        addr,
+        "/subjects/broken/versions",
+        &json!({"schema": broken, "schemaType": "PROTOBUF"}),
+    );
+    assert_eq!(get(addr, "/schemas/ids/1").json()["schema"], json!(broken));
+    assert_error(&get(addr, "/schemas/ids/1?format=serialized"), 422, 42201);
 }
