@@ -4,8 +4,12 @@
 //! client settings. Standalone mode starts it before any connector, so a converter that
 //! registers schemas at start finds it serving; it has read its topic to the end by then,
 //! so the ids it hands out are those every other worker on the topic hands out.
+//!
+//! A converter that talks to a registry (its config defines `schema.registry.url`) and is
+//! given no `schema.registry.url` is pointed at this registry ([`client_url`]); see
+//! `config::connector`, where a connector's converters are configured.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use sluice_schema_registry::{KafkaStoreConfig, RegistryError, SchemaStore};
 
@@ -63,8 +67,28 @@ fn listener_addr(listener: &str) -> Result<SocketAddr, SchemaRegistryError> {
         Some(port) => format!("0.0.0.0:{port}"),
         None => rest.replace("localhost:", "127.0.0.1:"),
     };
-    rest.parse()
-        .map_err(|_| err("expected http://<ip>:<port>, e.g. http://127.0.0.1:8081"))
+    let addr: SocketAddr = rest
+        .parse()
+        .map_err(|_| err("expected http://<ip>:<port>, e.g. http://127.0.0.1:8081"))?;
+    if addr.port() == 0 {
+        return Err(err(
+            "give a fixed port, e.g. http://127.0.0.1:8081: converters without schema.registry.url are pointed at it",
+        ));
+    }
+    Ok(addr)
+}
+
+/// The URL a converter on this worker reaches the registry at: the listener's address,
+/// with `127.0.0.1` (or `::1`) for a listener on all interfaces.
+pub fn client_url(listener: &str) -> Result<String, SchemaRegistryError> {
+    let mut addr = listener_addr(listener)?;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    Ok(format!("http://{addr}"))
 }
 
 /// Starts the registry if `schema.registry.listener` is set: opens the topic (reading it
@@ -114,5 +138,32 @@ mod tests {
         let err = listener_addr("https://127.0.0.1:8081").expect_err("https");
         assert!(err.to_string().contains("only http://"), "{err}");
         assert!(listener_addr("http://127.0.0.1").is_err());
+        let err = listener_addr("http://127.0.0.1:0").expect_err("port 0");
+        assert!(err.to_string().contains("give a fixed port"), "{err}");
+    }
+
+    #[test]
+    fn converters_reach_the_registry_on_loopback_when_it_listens_everywhere() {
+        let url = |l: &str| client_url(l).ok();
+        assert_eq!(
+            url("http://127.0.0.1:8081/").as_deref(),
+            Some("http://127.0.0.1:8081")
+        );
+        assert_eq!(
+            url("http://:8081").as_deref(),
+            Some("http://127.0.0.1:8081")
+        );
+        assert_eq!(
+            url("http://0.0.0.0:8081").as_deref(),
+            Some("http://127.0.0.1:8081")
+        );
+        assert_eq!(
+            url("http://[::]:8081").as_deref(),
+            Some("http://[::1]:8081")
+        );
+        assert_eq!(
+            url("http://10.1.2.3:8081").as_deref(),
+            Some("http://10.1.2.3:8081")
+        );
     }
 }
