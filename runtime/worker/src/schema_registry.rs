@@ -39,17 +39,26 @@ pub enum SchemaRegistryError {
     },
 }
 
-/// A running registry; stops serving when dropped.
+/// A running registry, served by its own thread and Tokio runtime; stops serving when
+/// dropped.
+///
+/// Its own runtime because converters call it synchronously (Kafka Connect's converters
+/// are blocking, and so is the registry client) from tasks on the worker's runtime: were
+/// the registry served there, a task blocked on a registry request could hold the very
+/// thread that would answer it, and the worker would hang at its first schema.
 #[derive(Debug)]
 pub struct RunningRegistry {
     /// The address it listens on.
     pub addr: SocketAddr,
-    server: tokio::task::JoinHandle<()>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Drop for RunningRegistry {
     fn drop(&mut self) {
-        self.server.abort();
+        // The thread drops its runtime, and with it the server and the store's tasks.
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
     }
 }
 
@@ -91,30 +100,80 @@ pub fn client_url(listener: &str) -> Result<String, SchemaRegistryError> {
     Ok(format!("http://{addr}"))
 }
 
-/// Starts the registry if `schema.registry.listener` is set: opens the topic (reading it
-/// to its end), then binds the listener.
+/// Starts the registry if `schema.registry.listener` is set, on its own thread and
+/// runtime: opens the topic (reading it to its end), then binds the listener; returns once
+/// it serves.
 pub async fn start(worker: &WorkerConfig) -> Result<Option<RunningRegistry>, SchemaRegistryError> {
-    let Some(listener) = &worker.schema_registry_listener else {
+    let Some(listener) = worker.schema_registry_listener.clone() else {
         return Ok(None);
     };
-    let addr = listener_addr(listener)?;
+    let addr = listener_addr(&listener)?;
     let mut config = KafkaStoreConfig::new(worker.bootstrap_servers.clone());
     config.topic = worker.schema_registry_topic.clone();
     config.client_settings = worker.with_prefix("admin.").into_iter().collect();
-    let store_error = |source| SchemaRegistryError::Store {
-        topic: worker.schema_registry_topic.clone(),
-        bootstrap: worker.bootstrap_servers.clone(),
+    let topic = worker.schema_registry_topic.clone();
+    let bootstrap = worker.bootstrap_servers.clone();
+    let store_error = move |source| SchemaRegistryError::Store {
+        topic: topic.clone(),
+        bootstrap: bootstrap.clone(),
         source,
     };
-    let store = SchemaStore::kafka(config).await.map_err(store_error)?;
-    let (addr, server) = sluice_schema_registry::bind(addr, store)
-        .await
-        .map_err(|e| SchemaRegistryError::Listener {
+    let listener_error = {
+        let listener = listener.clone();
+        move |reason: String| SchemaRegistryError::Listener {
             listener: listener.clone(),
-            reason: format!("cannot bind {addr}: {e}"),
-        })?;
+            reason,
+        }
+    };
+    let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+    let (shutdown_tx, shutdown_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread_error = listener_error.clone();
+    std::thread::Builder::new()
+        .name("schema-registry".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(thread_error(format!(
+                        "cannot start the registry's runtime: {e}"
+                    ))));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let store = match SchemaStore::kafka(config).await {
+                    Ok(store) => store,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(store_error(e)));
+                        return;
+                    }
+                };
+                let (bound, server) = match sluice_schema_registry::bind(addr, store).await {
+                    Ok(served) => served,
+                    Err(e) => {
+                        let _ =
+                            ready_tx.send(Err(thread_error(format!("cannot bind {addr}: {e}"))));
+                        return;
+                    }
+                };
+                if ready_tx.send(Ok(bound)).is_ok() {
+                    let _ = shutdown_rx.await;
+                }
+                server.abort();
+            });
+        })
+        .map_err(|e| listener_error(format!("cannot start the registry's thread: {e}")))?;
+    let addr = ready_rx
+        .await
+        .map_err(|_| listener_error("the registry's thread stopped before serving".into()))??;
     tracing::info!(address = %addr, topic = %worker.schema_registry_topic, "schema registry serving");
-    Ok(Some(RunningRegistry { addr, server }))
+    Ok(Some(RunningRegistry {
+        addr,
+        shutdown: Some(shutdown_tx),
+    }))
 }
 
 #[cfg(test)]
