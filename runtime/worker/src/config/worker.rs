@@ -91,7 +91,7 @@ pub fn worker_def() -> ConfigDef {
             ConfigKey::new("schema.registry.listener", ConfigType::String)
                 .optional()
                 .importance(Importance::Medium)
-                .doc("Serve the built-in, Confluent-compatible Schema Registry on this listener, http://host:port (e.g. http://127.0.0.1:8081). Unset: no registry is served."),
+                .doc("Serve the built-in, Confluent-compatible Schema Registry on this listener, http://host:port (e.g. http://127.0.0.1:8081). Converters that need a registry (AvroConverter) and have no schema.registry.url use this one. Unset: no registry is served."),
         )
         .define(
             ConfigKey::new("schema.registry.topic", ConfigType::String)
