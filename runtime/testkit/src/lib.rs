@@ -25,6 +25,7 @@ mod process;
 mod secantus;
 
 pub use broker::KafkaBroker;
+pub use locate::python_with;
 pub use mariadb::MariaDb;
 pub use process::{free_port, wait_until, POLL_INTERVAL, START_TIMEOUT};
 pub use secantus::SecantusDb;

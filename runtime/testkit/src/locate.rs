@@ -111,6 +111,14 @@ pub(crate) fn native_binary(env_name: &str, module: &str, relative: &str, name: 
         })
 }
 
+/// A Python interpreter that can import `module`: the test venv's, else `python3` from
+/// `$PATH`. Panics if neither can.
+pub fn python_with(module: &str) -> OsString {
+    python_package(module)
+        .map(|(python, _)| python)
+        .unwrap_or_else(|| missing(&format!("a Python with the `{module}` package")))
+}
+
 /// Panics explaining that `what` is missing and how to install it.
 pub(crate) fn missing(what: &str) -> ! {
     panic!("{what} not found; {INSTALL_HINT}")

@@ -94,6 +94,12 @@ fn bad_connector_configs_are_refused_naming_key_value_and_allowed() {
         (&sink, "transforms=foo", "Missing required configuration \"transforms.foo.type\""),
         (&no_topics, "", "Must configure one of topics or topics.regex"),
         (&sink, "topics.regex=t.*", "topics and topics.regex are mutually exclusive"),
+        // No registry URL, and the worker serves no built-in registry.
+        (
+            &source,
+            "value.converter=io.confluent.connect.avro.AvroConverter",
+            "value.converter.schema.registry.url is not set|schema.registry.listener",
+        ),
     ];
     for (i, (base, line, expected)) in cases.into_iter().enumerate() {
         let file = write(

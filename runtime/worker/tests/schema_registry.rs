@@ -1,14 +1,17 @@
 //! The built-in Schema Registry served by a standalone worker (`schema.registry.listener`):
 //! serving by the time the worker is up, keeping its schemas in `schema.registry.topic`
-//! across a worker restart.
+//! across a worker restart, and used by the worker's Avro converters when they are given
+//! no `schema.registry.url`.
 
 #![allow(clippy::unwrap_used)]
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
+use rdkafka::consumer::Consumer;
+use rdkafka::{Message, Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use sluice_schema_registry::{KafkaStoreConfig, TestRegistry};
 
@@ -107,4 +110,86 @@ fn a_bad_registry_listener_is_refused_naming_the_setting() {
         ),
         "{output}"
     );
+}
+
+#[test]
+fn the_worker_s_avro_converter_without_a_url_writes_through_the_built_in_registry() {
+    let broker = KafkaBroker::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (rest_port, registry_port) = (free_port(), free_port());
+    let avro = "io.confluent.connect.avro.AvroConverter";
+    write(
+        dir.path(),
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={}\n\
+             key.converter={avro}\n\
+             value.converter={avro}\n\
+             offset.storage.file.filename={}\n\
+             listeners=http://127.0.0.1:{rest_port}\n\
+             schema.registry.listener=http://:{registry_port}\n",
+            broker.bootstrap(),
+            dir.path().join("connect.offsets").display()
+        ),
+    );
+    let input = write(dir.path(), "input.txt", "hello\nworld\n");
+    let source = write(
+        dir.path(),
+        "source.properties",
+        &format!(
+            "name=file-source\nconnector.class=FileStreamSource\nfile={}\ntopic=avro-lines\n",
+            input.display()
+        ),
+    );
+    let worker = Worker::start(dir.path(), rest_port, &[source]);
+
+    let consumer = test_consumer(broker.bootstrap(), "avro-lines");
+    wait_until(Duration::from_secs(30), "topic avro-lines", || {
+        consumer
+            .fetch_metadata(Some("avro-lines"), Duration::from_secs(5))
+            .is_ok_and(|m| {
+                m.topics()[0].error().is_none() && !m.topics()[0].partitions().is_empty()
+            })
+    });
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset("avro-lines", 0, Offset::Beginning)
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let mut values = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while values.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "2 records on avro-lines, got {values:?}\n{}",
+            worker.log_text()
+        );
+        if let Some(m) = consumer.poll(Duration::from_millis(200)) {
+            let m = m.unwrap();
+            assert_eq!(m.key(), None, "FileStreamSource records have no key");
+            values.push(m.payload().unwrap().to_vec());
+        }
+    }
+
+    // The value schema, Avro "string", registered under TopicNameStrategy's subject.
+    let (status, reply) = http(
+        registry_port,
+        "GET",
+        "/subjects/avro-lines-value/versions/latest",
+        None,
+    )
+    .expect("the registry answers");
+    assert_eq!(status, 200, "{reply}");
+    let latest = parse(&reply);
+    assert_eq!(latest["schema"], "\"string\"", "{reply}");
+    let id = u32::try_from(latest["id"].as_i64().unwrap()).unwrap();
+    // Confluent's framing (magic byte 0, the id big-endian), then the Avro string:
+    // its length zig-zag encoded (5 → 0x0a) and its bytes.
+    for (value, text) in values.iter().zip(["hello", "world"]) {
+        let mut expected = vec![0];
+        expected.extend(id.to_be_bytes());
+        expected.push(0x0a);
+        expected.extend(text.as_bytes());
+        assert_eq!(value, &expected, "{text}");
+    }
 }

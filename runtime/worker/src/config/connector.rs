@@ -199,6 +199,15 @@ pub struct ConnectorConfig {
     pub originals: ConfigMap,
 }
 
+/// The setting naming the schema registry of a registry converter (Avro, Protobuf, ...).
+const REGISTRY_URL: &str = "schema.registry.url";
+
+/// The class and settings of the `role` converter: the connector's `<role>.converter` and
+/// its `<role>.converter.*` keys, else the worker's. Where converters are configured, so
+/// the one place a registry converter (one whose config defines `schema.registry.url`)
+/// given no `schema.registry.url` is pointed at the worker's built-in registry, when the
+/// worker runs one (`schema.registry.listener`). Without one, the converter refuses to
+/// start, naming `schema.registry.url`.
 fn converter_for(
     role: &str,
     props: &ConfigMap,
@@ -207,7 +216,7 @@ fn converter_for(
 ) -> (String, ConfigMap) {
     let key = format!("{role}.converter");
     let prefix = format!("{key}.");
-    match props.get(&key) {
+    let (class, mut settings) = match props.get(&key) {
         Some(class) => (
             class.trim().to_owned(),
             props
@@ -216,7 +225,25 @@ fn converter_for(
                 .collect(),
         ),
         None => (worker_class.to_owned(), worker.with_prefix(&prefix)),
+    };
+    if let Some(url) = &worker.schema_registry_url {
+        if lacks_registry_url(&class, &settings) {
+            tracing::debug!(role, class = %class, url = %url, "no {key}.{REGISTRY_URL}: using the built-in schema registry");
+            settings.insert(REGISTRY_URL.to_owned(), url.clone());
+        }
     }
+    (class, settings)
+}
+
+/// Whether `class` is a registry converter and `settings` give it no registry URL.
+fn lacks_registry_url(class: &str, settings: &ConfigMap) -> bool {
+    settings
+        .get(REGISTRY_URL)
+        .is_none_or(|u| u.trim().is_empty())
+        && registry::find(class).is_some_and(|p| {
+            matches!(p.factory, Factory::Converter(_))
+                && (p.info.config)().key(REGISTRY_URL).is_some()
+        })
 }
 
 /// Validates a whole connector config: the `ConfigInfos` for REST, and the parsed
@@ -263,6 +290,14 @@ pub fn validate_connector(
         ),
     ];
     for (role, (class, settings)) in &converters {
+        if lacks_registry_url(class, settings) {
+            infos.add_error(
+                &format!("{role}.converter"),
+                Some(class),
+                format!("{class} needs a schema registry and {role}.converter.{REGISTRY_URL} is not set: set it to the registry's URL (e.g. http://localhost:8081), or set the worker's schema.registry.listener (e.g. http://127.0.0.1:8081) to run the built-in registry, which converters without a URL then use"),
+            );
+            continue;
+        }
         if let Err(e) = registry::converter(class, role, settings) {
             infos.add_error(&format!("{role}.converter"), Some(class), e.to_string());
         }
@@ -435,6 +470,94 @@ mod tests {
         assert_eq!(e.len(), 1, "{e:?}");
         assert!(
             e[0].1.contains("decimal.format") && e[0].1.contains("BASE64, NUMERIC"),
+            "{e:?}"
+        );
+    }
+
+    fn worker_with(pairs: &[(&str, &str)]) -> WorkerConfig {
+        let mut w: ConfigMap = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        w.insert("offset.storage.file.filename".into(), "/tmp/x".into());
+        WorkerConfig::parse(&w).expect("worker config")
+    }
+
+    fn connector(pairs: &[(&str, &str)]) -> ConfigMap {
+        let mut c: ConfigMap = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        c.insert("name".into(), "n".into());
+        c.insert("connector.class".into(), "datagen".into());
+        c
+    }
+
+    const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
+
+    #[test]
+    fn registry_converters_without_a_url_use_the_built_in_registry() {
+        let worker = worker_with(&[
+            ("schema.registry.listener", "http://:18081"),
+            ("key.converter", AVRO),
+            ("key.converter.auto.register.schemas", "true"),
+        ]);
+        let c = connector(&[
+            ("value.converter", "AvroConverter"),
+            (
+                "header.converter",
+                "org.apache.kafka.connect.storage.StringConverter",
+            ),
+        ]);
+        let (infos, parsed) = validate_connector(&c, &worker);
+        let parsed = parsed.unwrap_or_else(|| panic!("{:?}", infos.errors()));
+        let url = |s: &ConfigMap| s.get(REGISTRY_URL).cloned();
+        // The worker's converter and the connector's own both get the registry's URL.
+        assert_eq!(
+            url(&parsed.key_converter.1).as_deref(),
+            Some("http://127.0.0.1:18081")
+        );
+        assert_eq!(
+            parsed
+                .key_converter
+                .1
+                .get("auto.register.schemas")
+                .map(String::as_str),
+            Some("true")
+        );
+        assert_eq!(
+            url(&parsed.value_converter.1).as_deref(),
+            Some("http://127.0.0.1:18081")
+        );
+        // Converters that talk to no registry are left alone.
+        assert_eq!(url(&parsed.header_converter.1), None);
+
+        // A URL given is kept.
+        let c = connector(&[
+            ("value.converter", AVRO),
+            (
+                "value.converter.schema.registry.url",
+                "http://registry:8081",
+            ),
+        ]);
+        let (_, parsed) = validate_connector(&c, &worker);
+        let parsed = parsed.expect("valid");
+        assert_eq!(
+            url(&parsed.value_converter.1).as_deref(),
+            Some("http://registry:8081")
+        );
+    }
+
+    #[test]
+    fn a_registry_converter_without_a_url_or_a_built_in_registry_is_refused() {
+        let c = connector(&[("value.converter", AVRO)]);
+        let (infos, parsed) = validate_connector(&c, &worker());
+        assert!(parsed.is_none());
+        let e = infos.errors();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, "value.converter");
+        assert!(
+            e[0].1.contains("schema.registry.url") && e[0].1.contains("schema.registry.listener"),
             "{e:?}"
         );
     }

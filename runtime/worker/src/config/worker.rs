@@ -91,7 +91,7 @@ pub fn worker_def() -> ConfigDef {
             ConfigKey::new("schema.registry.listener", ConfigType::String)
                 .optional()
                 .importance(Importance::Medium)
-                .doc("Serve the built-in, Confluent-compatible Schema Registry on this listener, http://host:port (e.g. http://127.0.0.1:8081). Unset: no registry is served."),
+                .doc("Serve the built-in, Confluent-compatible Schema Registry on this listener, http://host:port (e.g. http://127.0.0.1:8081). Converters that need a registry (AvroConverter) and have no schema.registry.url use this one. Unset: no registry is served."),
         )
         .define(
             ConfigKey::new("schema.registry.topic", ConfigType::String)
@@ -147,6 +147,9 @@ pub struct WorkerConfig {
     pub schema_registry_listener: Option<String>,
     /// `schema.registry.topic`.
     pub schema_registry_topic: String,
+    /// Where converters on this worker reach the built-in registry, when it runs: the
+    /// `schema.registry.url` a registry converter without one is given.
+    pub schema_registry_url: Option<String>,
     /// Every given key, for prefixed settings.
     pub originals: ConfigMap,
 }
@@ -160,6 +163,17 @@ impl WorkerConfig {
             tracing::info!(key, "worker setting accepted but not needed: {why}");
         }
         let ms = |k: &str| Duration::from_millis(p.long(k).max(0) as u64);
+        let schema_registry_listener = p.string("schema.registry.listener").map(str::to_owned);
+        let schema_registry_url = schema_registry_listener
+            .as_deref()
+            .map(crate::schema_registry::client_url)
+            .transpose()
+            .map_err(|e| {
+                sluice_core::config::ConfigErrors(vec![(
+                    "schema.registry.listener".to_owned(),
+                    e.to_string(),
+                )])
+            })?;
         Ok(WorkerConfig {
             bootstrap_servers: p.list("bootstrap.servers").join(","),
             key_converter: p.string_or_default("key.converter").to_owned(),
@@ -173,8 +187,9 @@ impl WorkerConfig {
             offset_flush_timeout: ms("offset.flush.timeout.ms"),
             shutdown_timeout: ms("task.shutdown.graceful.timeout.ms"),
             listener: p.list("listeners").into_iter().next().unwrap_or_default(),
-            schema_registry_listener: p.string("schema.registry.listener").map(str::to_owned),
+            schema_registry_listener,
             schema_registry_topic: p.string_or_default("schema.registry.topic").to_owned(),
+            schema_registry_url,
             originals: props.clone(),
         })
     }
