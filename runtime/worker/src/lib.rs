@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod config;
+pub mod distributed;
 pub mod herder;
 pub mod kafka;
 pub mod offsets;

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+use futures::future::BoxFuture;
 use serde_json::{json, Value as Json};
 use sluice_core::plugin::partition_key;
 use sluice_core::record::OffsetMap;
@@ -26,6 +27,14 @@ pub enum OffsetError {
         /// What is wrong.
         reason: String,
     },
+    /// The offset topic failed (distributed mode).
+    #[error("offset topic {topic}: {reason}")]
+    Topic {
+        /// `offset.storage.topic`.
+        topic: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Writing failed.
     #[error("writing offset file {path}: {source}")]
     Write {
@@ -35,6 +44,46 @@ pub enum OffsetError {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// Where a source task's committed offsets live: a local file ([`FileOffsetStore`],
+/// standalone) or `offset.storage.topic` (distributed mode's `KafkaOffsetStore`).
+///
+/// `offsets_for` answers what was committed before it was called, also by other
+/// workers (a store shared between workers reads its log to the end first), so a task
+/// moved to another worker resumes where the last one committed.
+pub trait OffsetStore: Send + Sync + std::fmt::Debug {
+    /// Every (partition, offset) of `connector`.
+    fn offsets_for<'a>(
+        &'a self,
+        connector: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(OffsetMap, OffsetMap)>, OffsetError>>;
+
+    /// Records new offsets for `connector`; returns once they are durable.
+    fn commit<'a>(
+        &'a self,
+        connector: &'a str,
+        offsets: Vec<(OffsetMap, OffsetMap)>,
+    ) -> BoxFuture<'a, Result<(), OffsetError>>;
+}
+
+impl OffsetStore for FileOffsetStore {
+    fn offsets_for<'a>(
+        &'a self,
+        connector: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<(OffsetMap, OffsetMap)>, OffsetError>> {
+        let offsets = FileOffsetStore::offsets_for(self, connector);
+        Box::pin(async move { Ok(offsets) })
+    }
+
+    fn commit<'a>(
+        &'a self,
+        connector: &'a str,
+        offsets: Vec<(OffsetMap, OffsetMap)>,
+    ) -> BoxFuture<'a, Result<(), OffsetError>> {
+        let result = FileOffsetStore::commit(self, connector, offsets);
+        Box::pin(async move { result })
+    }
 }
 
 #[derive(Debug, Clone)]

@@ -157,7 +157,15 @@ pub struct WorkerConfig {
 impl WorkerConfig {
     /// Validates and reads a worker config.
     pub fn parse(props: &ConfigMap) -> Result<Self, sluice_core::config::ConfigErrors> {
-        let def = worker_def();
+        Self::parse_with(&worker_def(), props)
+    }
+
+    /// Validates `props` against `def` (the standalone keys merged with a mode's own, as
+    /// distributed mode does) and reads the keys both modes share.
+    pub fn parse_with(
+        def: &ConfigDef,
+        props: &ConfigMap,
+    ) -> Result<Self, sluice_core::config::ConfigErrors> {
         let p = def.parse(props)?;
         for (key, why) in def.not_needed_in(props) {
             tracing::info!(key, "worker setting accepted but not needed: {why}");

@@ -26,7 +26,7 @@ use sluice_core::{ConnectError, SourceRecord};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::offsets::FileOffsetStore;
+use crate::offsets::OffsetStore;
 use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
 use acks::{AckTracker, SourceDeliveries};
 
@@ -61,7 +61,7 @@ pub struct SourceTaskRunner {
     /// Where the producer reports deliveries.
     pub acks: Arc<AckTracker>,
     /// Where offsets go.
-    pub offsets: Arc<FileOffsetStore>,
+    pub offsets: Arc<dyn OffsetStore>,
     /// Where the task publishes progress for `/status`.
     pub progress: Progress,
     /// `offset.flush.interval.ms`.
@@ -77,8 +77,12 @@ impl SourceTaskRunner {
         mut stop: watch::Receiver<bool>,
         state: SharedState,
     ) -> Result<(), ConnectError> {
-        let context = SourceTaskContext::new(self.offsets.offsets_for(&self.id.connector))
-            .with_progress(self.progress.clone());
+        let committed = self
+            .offsets
+            .offsets_for(&self.id.connector)
+            .await
+            .map_err(|e| ConnectError::Fatal(format!("reading the offsets of {}: {e}", self.id)))?;
+        let context = SourceTaskContext::new(committed).with_progress(self.progress.clone());
         self.task.start(&self.config, context).await?;
         crate::task::set_state(&state, "RUNNING", None);
         tracing::info!(task = %self.id, "source task started");
@@ -131,6 +135,7 @@ impl SourceTaskRunner {
         let n = offsets.len();
         self.offsets
             .commit(&self.id.connector, offsets)
+            .await
             .map_err(|e| ConnectError::Fatal(e.to_string()))?;
         tracing::debug!(task = %self.id, partitions = n, "committed source offsets");
         self.task.commit().await
