@@ -27,6 +27,12 @@ enum Command {
         /// Connector configs (.properties, or JSON {"name": …, "config": {…}}).
         connectors: Vec<PathBuf>,
     },
+    /// Runs a worker of a group: connectors, tasks, configs, offsets and statuses are
+    /// shared with every worker of the same group.id through Kafka.
+    Distributed {
+        /// Worker config (.properties or .json), as Kafka Connect's connect-distributed.properties.
+        worker: PathBuf,
+    },
 }
 
 async fn shutdown_signal() {
@@ -62,7 +68,35 @@ fn main() -> ExitCode {
         )
         .init();
     let cli = Cli::parse();
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    };
     match cli.command {
+        Command::Distributed { worker } => {
+            let config = match sluice_worker::distributed::load(&worker) {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let runtime = match runtime() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!("cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(sluice_worker::distributed::run(config, shutdown_signal())) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         Command::Standalone { worker, connectors } => {
             let (worker, connectors) = match sluice_worker::standalone::load(&worker, &connectors) {
                 Ok(loaded) => loaded,
@@ -71,10 +105,7 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
+            let runtime = match runtime() {
                 Ok(rt) => rt,
                 Err(e) => {
                     tracing::error!("cannot start the async runtime: {e}");

@@ -1,0 +1,234 @@
+//! `sluice distributed` worker processes on loopback against tansu (which expires killed
+//! group members): a connector created through one worker spreads its tasks over all,
+//! a `kill -9`ed worker's tasks run elsewhere within 10 s, and a worker joining later
+//! takes only its share (the tasks that move are counted in the workers' logs).
+
+#![allow(clippy::unwrap_used, clippy::print_stdout)]
+
+#[allow(unused_imports)] // common serves every test; this one uses part of it
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{free_port, http, wait_until, KafkaBroker, Worker};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::ClientConfig;
+use serde_json::Value;
+
+const TASKS: usize = 6;
+
+fn start_worker(root: &Path, n: usize, bootstrap: &str) -> Worker {
+    let dir = root.join(format!("worker-{n}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    common::write(
+        &dir,
+        "worker.properties",
+        &format!(
+            "bootstrap.servers={bootstrap}\n\
+             group.id=dist-test\n\
+             config.storage.topic=dist-configs\n\
+             offset.storage.topic=dist-offsets\n\
+             status.storage.topic=dist-status\n\
+             config.storage.replication.factor=1\n\
+             offset.storage.replication.factor=1\n\
+             status.storage.replication.factor=1\n\
+             offset.storage.partitions=3\n\
+             status.storage.partitions=2\n\
+             session.timeout.ms=4000\n\
+             heartbeat.interval.ms=1000\n\
+             offset.flush.interval.ms=500\n\
+             key.converter.schemas.enable=false\n\
+             value.converter.schemas.enable=false\n\
+             listeners=http://127.0.0.1:{port}\n"
+        ),
+    );
+    let log = dir.join("sluice.log");
+    // SLUICE_BIN: a copy of this build's binary, where other builds share the target dir.
+    let binary =
+        std::env::var_os("SLUICE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice").into());
+    let child = Command::new(binary)
+        .current_dir(&dir)
+        .arg("distributed")
+        .arg("worker.properties")
+        .env("SLUICE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut w = Worker {
+        dir,
+        port,
+        child: Some(child),
+        log,
+    };
+    wait_until(
+        Duration::from_secs(60),
+        &format!("worker {n}'s REST API"),
+        || {
+            if let Some(Ok(Some(status))) = w.child.as_mut().map(|c| c.try_wait()) {
+                panic!("worker {n} exited with {status}:\n{}", w.log_text());
+            }
+            http(port, "GET", "/", None).is_some()
+        },
+    );
+    w
+}
+
+/// Task number → worker id, for tasks the status shows RUNNING.
+fn running_tasks(w: &Worker) -> BTreeMap<u64, String> {
+    let Some((200, body)) = http(w.port, "GET", "/connectors/spread/status", None) else {
+        return BTreeMap::new();
+    };
+    let status: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    status["tasks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|t| t["state"] == "RUNNING")
+        .filter_map(|t| Some((t["id"].as_u64()?, t["worker_id"].as_str()?.to_owned())))
+        .collect()
+}
+
+fn loads(tasks: &BTreeMap<u64, String>) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for w in tasks.values() {
+        *out.entry(w.clone()).or_default() += 1;
+    }
+    out
+}
+
+fn count(w: &Worker, what: &str) -> usize {
+    w.log_text().lines().filter(|l| l.contains(what)).count()
+}
+
+fn worker_id(w: &Worker) -> String {
+    format!("127.0.0.1:{}", w.port)
+}
+
+#[test]
+fn tasks_spread_fail_over_and_rebalance_incrementally() {
+    let broker = KafkaBroker::start_tansu();
+    let bootstrap = broker.bootstrap().to_owned();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .create()
+            .unwrap();
+        admin
+            .create_topics(
+                [&NewTopic::new("spread-in", 1, TopicReplication::Fixed(1))],
+                &AdminOptions::new(),
+            )
+            .await
+            .unwrap();
+    });
+    let root = tempfile::tempdir().unwrap();
+    let w1 = start_worker(root.path(), 1, &bootstrap);
+    let w2 = start_worker(root.path(), 2, &bootstrap);
+    let mut w3 = start_worker(root.path(), 3, &bootstrap);
+
+    let body = serde_json::json!({
+        "name": "spread",
+        "config": {
+            "connector.class": "FileStreamSink",
+            "tasks.max": TASKS.to_string(),
+            "topics": "spread-in",
+            "file": root.path().join("out.txt").display().to_string(),
+        }
+    })
+    .to_string();
+    // Through a worker that may not lead: followers forward to the leader.
+    let mut created = None;
+    wait_until(Duration::from_secs(30), "the connector created", || {
+        created = http(w2.port, "POST", "/connectors", Some(&body));
+        matches!(created, Some((201, _)))
+    });
+
+    let mut tasks = BTreeMap::new();
+    wait_until(
+        Duration::from_secs(60),
+        "6 tasks RUNNING, 2 on each worker",
+        || {
+            tasks = running_tasks(&w1);
+            tasks.len() == TASKS && loads(&tasks).values().all(|n| *n == 2)
+        },
+    );
+    assert_eq!(loads(&tasks).len(), 3, "{tasks:?}");
+    // Every worker shows the same status.
+    wait_until(
+        Duration::from_secs(30),
+        "the same status on every worker",
+        || running_tasks(&w2) == tasks && running_tasks(&w3) == tasks,
+    );
+
+    // kill -9 worker 3: its two tasks must run elsewhere within 10 s.
+    let dead = worker_id(&w3);
+    w3.kill9();
+    let killed_at = Instant::now();
+    wait_until(
+        Duration::from_secs(30),
+        "worker 3's tasks running elsewhere",
+        || {
+            tasks = running_tasks(&w1);
+            tasks.len() == TASKS && !tasks.values().any(|w| *w == dead)
+        },
+    );
+    let failover = killed_at.elapsed();
+    println!(
+        "failover: worker 3's tasks RUNNING on other workers {:.1} s after kill -9 (session.timeout.ms=4000, tansu)",
+        failover.as_secs_f64()
+    );
+    assert!(
+        failover < Duration::from_secs(10),
+        "failover took {failover:?}"
+    );
+    assert_eq!(
+        loads(&tasks).values().copied().collect::<Vec<_>>(),
+        vec![3, 3]
+    );
+
+    // A new worker joins: 3+3 becomes 2+2+2, so exactly two tasks stop and start.
+    let before = tasks.clone();
+    let stops_before = count(&w1, "assigned task stopped") + count(&w2, "assigned task stopped");
+    let starts_before = count(&w1, "assigned task started") + count(&w2, "assigned task started");
+    let w4 = start_worker(root.path(), 4, &bootstrap);
+    wait_until(
+        Duration::from_secs(60),
+        "6 tasks over 3 workers again",
+        || {
+            tasks = running_tasks(&w1);
+            tasks.len() == TASKS
+                && loads(&tasks).len() == 3
+                && loads(&tasks).values().all(|n| *n == 2)
+        },
+    );
+    let moved = tasks
+        .iter()
+        .filter(|(t, w)| before.get(t) != Some(w))
+        .count();
+    let stops =
+        count(&w1, "assigned task stopped") + count(&w2, "assigned task stopped") - stops_before;
+    let restarts =
+        count(&w1, "assigned task started") + count(&w2, "assigned task started") - starts_before;
+    let started_on_new = count(&w4, "assigned task started");
+    for (n, w) in [(1, &w1), (2, &w2), (4, &w4)] {
+        for line in w.log_text().lines().filter(|l| {
+            l.contains("assigned task") || l.contains("joined the group") || l.contains("WARN")
+        }) {
+            println!("worker {n}: {line}");
+        }
+    }
+    println!("4th worker joined: {moved} tasks moved, {stops} stops and {restarts} starts on the old workers, {started_on_new} starts on the new one");
+    assert_eq!(moved, 2);
+    assert_eq!(stops, 2, "only the moved tasks stop");
+    assert_eq!(restarts, 0, "nothing else restarts");
+    assert_eq!(started_on_new, 2);
+    drop(w4);
+}
