@@ -22,6 +22,11 @@ use serde_json::Value;
 const TASKS: usize = 6;
 
 fn start_worker(root: &Path, n: usize, bootstrap: &str) -> Worker {
+    start_worker_with(root, n, bootstrap, "session.timeout.ms=4000\n")
+}
+
+/// A worker whose properties end with `extra`.
+fn start_worker_with(root: &Path, n: usize, bootstrap: &str, extra: &str) -> Worker {
     let dir = root.join(format!("worker-{n}"));
     std::fs::create_dir_all(&dir).unwrap();
     let port = free_port();
@@ -39,12 +44,11 @@ fn start_worker(root: &Path, n: usize, bootstrap: &str) -> Worker {
              status.storage.replication.factor=1\n\
              offset.storage.partitions=3\n\
              status.storage.partitions=2\n\
-             session.timeout.ms=4000\n\
              heartbeat.interval.ms=1000\n\
              offset.flush.interval.ms=500\n\
              key.converter.schemas.enable=false\n\
              value.converter.schemas.enable=false\n\
-             listeners=http://127.0.0.1:{port}\n"
+             listeners=http://127.0.0.1:{port}\n{extra}"
         ),
     );
     let log = dir.join("sluice.log");
@@ -231,4 +235,116 @@ fn tasks_spread_fail_over_and_rebalance_incrementally() {
     assert_eq!(restarts, 0, "nothing else restarts");
     assert_eq!(started_on_new, 2);
     drop(w4);
+}
+
+/// Every record value of partition 0 of `topic`, as text.
+fn topic_values(bootstrap: &str, topic: &str) -> Vec<String> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message;
+    let consumer: BaseConsumer = common::test_consumer(bootstrap, "values");
+    let Ok((_, high)) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)) else {
+        return Vec::new();
+    };
+    if high == 0 {
+        return Vec::new();
+    }
+    let mut list = rdkafka::TopicPartitionList::new();
+    list.add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
+        .unwrap();
+    consumer.assign(&list).unwrap();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
+            if m.offset() + 1 >= high {
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_source_task_resumes_on_another_worker_from_the_offset_topic() {
+    let broker = KafkaBroker::start();
+    let bootstrap = broker.bootstrap().to_owned();
+    let root = tempfile::tempdir().unwrap();
+    let input = root.path().join("in.txt");
+    std::fs::write(&input, "a\nb\nc\n").unwrap();
+    // noida-db, like Apache Kafka, refuses session timeouts under 6 s.
+    let mut first = start_worker_with(root.path(), 1, &bootstrap, "");
+    let body = serde_json::json!({
+        "name": "src",
+        "config": {
+            "connector.class": "FileStreamSource",
+            "file": input.display().to_string(),
+            "topic": "src-out",
+        }
+    })
+    .to_string();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let created = http(first.port, "POST", "/connectors", Some(&body));
+        if matches!(created, Some((201, _))) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the source connector was not created: {created:?}\n{}",
+            first.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let expect =
+        |lines: &[&str]| -> Vec<String> { lines.iter().map(|l| format!("\"{l}\"")).collect() };
+    wait_until(Duration::from_secs(60), "3 lines on src-out", || {
+        topic_values(&bootstrap, "src-out") == expect(&["a", "b", "c"])
+    });
+    // The offset is in the offset topic in Kafka Connect's key format (read back raw).
+    let key = serde_json::json!(["src", {"filename": input.display().to_string()}]).to_string();
+    wait_until(
+        Duration::from_secs(30),
+        "the offset committed to dist-offsets",
+        || {
+            use rdkafka::consumer::{BaseConsumer, Consumer};
+            use rdkafka::message::Message;
+            let consumer: BaseConsumer = common::test_consumer(&bootstrap, "offsets");
+            let mut list = rdkafka::TopicPartitionList::new();
+            for p in 0..3 {
+                list.add_partition_offset("dist-offsets", p, rdkafka::Offset::Beginning)
+                    .unwrap();
+            }
+            consumer.assign(&list).unwrap();
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                    if m.key() == Some(key.as_bytes())
+                        && m.payload() == Some(br#"{"position":6}"#.as_slice())
+                    {
+                        return true;
+                    }
+                }
+            }
+            false
+        },
+    );
+    assert!(first.terminate().success(), "{}", first.log_text());
+
+    // Another worker process (no local state) resumes after what the first committed.
+    std::fs::write(&input, "a\nb\nc\nd\ne\n").unwrap();
+    let second = start_worker_with(root.path(), 2, &bootstrap, "");
+    wait_until(
+        Duration::from_secs(60),
+        "5 lines on src-out, none twice",
+        || {
+            let values = topic_values(&bootstrap, "src-out");
+            assert!(
+                values.len() <= 5,
+                "duplicates: {values:?}\n{}",
+                second.log_text()
+            );
+            values == expect(&["a", "b", "c", "d", "e"])
+        },
+    );
 }

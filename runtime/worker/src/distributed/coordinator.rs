@@ -122,7 +122,15 @@ pub async fn run(
         };
         let joined = match joined {
             Ok(j) => j,
-            Err(e @ MembershipError::Fenced(_)) => break Err(e),
+            Err(MembershipError::Lost) => {
+                tracing::warn!(group = %config.member.group_id, "the group coordinator dropped this worker; stopping all connectors and tasks before rejoining");
+                work.stop_all().await;
+                owned = Allocation::default();
+                continue;
+            }
+            Err(e @ (MembershipError::Fenced(_) | MembershipError::InvalidSessionTimeout(_))) => {
+                break Err(e)
+            }
             Err(e) => {
                 tracing::warn!(group = %config.member.group_id, error = %e, "joining the group failed; retrying");
                 tokio::time::sleep(RETRY_BACKOFF).await;
@@ -144,7 +152,16 @@ pub async fn run(
         };
         let bytes = match member.sync(assignments).await {
             Ok(b) => b,
-            Err(MembershipError::Rejoin) => continue,
+            Err(MembershipError::Rejoin) => {
+                last_ok = Instant::now();
+                continue;
+            }
+            Err(MembershipError::Lost) => {
+                tracing::warn!(group = %config.member.group_id, "the group coordinator dropped this worker; stopping all connectors and tasks before rejoining");
+                work.stop_all().await;
+                owned = Allocation::default();
+                continue;
+            }
             Err(e @ MembershipError::Fenced(_)) => break Err(e),
             Err(e) => {
                 tracing::warn!(group = %config.member.group_id, error = %e, "SyncGroup failed; rejoining");
@@ -152,6 +169,7 @@ pub async fn run(
                 continue;
             }
         };
+        last_ok = Instant::now();
         let assignment = match decode_assignment(&bytes) {
             Ok(a) => a,
             Err(e) => {

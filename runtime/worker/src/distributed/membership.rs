@@ -41,6 +41,7 @@ mod code {
     pub const NOT_COORDINATOR: i16 = 16;
     pub const ILLEGAL_GENERATION: i16 = 22;
     pub const UNKNOWN_MEMBER_ID: i16 = 25;
+    pub const INVALID_SESSION_TIMEOUT: i16 = 26;
     pub const REBALANCE_IN_PROGRESS: i16 = 27;
     pub const MEMBER_ID_REQUIRED: i16 = 79;
     pub const FENCED_INSTANCE_ID: i16 = 82;
@@ -60,12 +61,19 @@ pub enum MembershipError {
     /// The coordinator moved or is loading; retry after a pause.
     #[error("group coordinator not available yet (error code {0}); retrying")]
     CoordinatorNotReady(i16),
+    /// The coordinator no longer knows this member (dropped after `session.timeout.ms`):
+    /// its work may run elsewhere; stop it all, then rejoin as a new member.
+    #[error("the group coordinator dropped this member; rejoining as a new member")]
+    Lost,
     /// The generation ended before SyncGroup finished; rejoin.
     #[error("the group is rebalancing again; rejoining")]
     Rejoin,
     /// Another process joined with this worker's `group.instance.id`.
     #[error("group.instance.id {0} is in use by another worker; give every worker its own")]
     Fenced(String),
+    /// The broker refuses `session.timeout.ms`.
+    #[error("the broker refuses session.timeout.ms={0}: it must lie within the broker's group.min.session.timeout.ms and group.max.session.timeout.ms (Apache Kafka: 6000 to 1800000)")]
+    InvalidSessionTimeout(u128),
     /// The broker refused with an error this member cannot handle.
     #[error("group {group}: {api} failed with Kafka error code {code}")]
     Refused {
@@ -133,6 +141,9 @@ struct Connection {
     stream: TcpStream,
     correlation: i32,
     versions: HashMap<i16, (i16, i16)>,
+    /// A request was sent and its response not read (the call was cancelled or
+    /// failed): the connection's stream is out of step and must not be reused.
+    in_flight: bool,
 }
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -155,6 +166,7 @@ impl Connection {
             stream,
             correlation: 0,
             versions: HashMap::new(),
+            in_flight: false,
         };
         // ApiVersions v0 is understood by every broker; its response lists the rest.
         c.versions.insert(ApiKey::ApiVersions as i16, (0, 0));
@@ -211,6 +223,7 @@ impl Connection {
             .encode(&mut buf, version)
             .map_err(|e| self.fail(format!("encoding a request: {e}")))?;
         let len = i32::try_from(buf.len()).map_err(|_| self.fail("request too large"))?;
+        self.in_flight = true;
         let io = async {
             self.stream.write_all(&len.to_be_bytes()).await?;
             self.stream.write_all(&buf).await?;
@@ -227,6 +240,7 @@ impl Connection {
             .await
             .map_err(|_| self.fail(format!("no answer within {timeout:?}")))?
             .map_err(|e| self.fail(e.to_string()))?;
+        self.in_flight = false;
         let rh = ResponseHeader::decode(&mut body, R::Response::header_version(version))
             .map_err(|e| self.fail(format!("decoding a response header: {e}")))?;
         if rh.correlation_id != self.correlation {
@@ -287,6 +301,9 @@ impl GroupMember {
     }
 
     async fn coordinator(&mut self) -> Result<&mut Connection, MembershipError> {
+        if self.conn.as_ref().is_some_and(|c| c.in_flight) {
+            self.conn = None;
+        }
         if self.conn.is_none() {
             let mut last = None;
             for address in &self.config.bootstrap {
@@ -412,7 +429,10 @@ impl GroupMember {
                     });
                 }
                 code::MEMBER_ID_REQUIRED => self.member_id = r.member_id.to_string(),
-                code::UNKNOWN_MEMBER_ID | code::ILLEGAL_GENERATION => self.reset(),
+                code::UNKNOWN_MEMBER_ID | code::ILLEGAL_GENERATION => {
+                    self.reset();
+                    return Err(MembershipError::Lost);
+                }
                 code::REBALANCE_IN_PROGRESS => {}
                 code::NOT_COORDINATOR
                 | code::COORDINATOR_NOT_AVAILABLE
@@ -423,6 +443,11 @@ impl GroupMember {
                 code::FENCED_INSTANCE_ID => {
                     return Err(MembershipError::Fenced(
                         self.config.instance_id.clone().unwrap_or_default(),
+                    ))
+                }
+                code::INVALID_SESSION_TIMEOUT => {
+                    return Err(MembershipError::InvalidSessionTimeout(
+                        self.config.session_timeout.as_millis(),
                     ))
                 }
                 other => {
@@ -477,7 +502,7 @@ impl GroupMember {
             code::REBALANCE_IN_PROGRESS => Err(MembershipError::Rejoin),
             code::UNKNOWN_MEMBER_ID | code::ILLEGAL_GENERATION => {
                 self.reset();
-                Err(MembershipError::Rejoin)
+                Err(MembershipError::Lost)
             }
             code::NOT_COORDINATOR
             | code::COORDINATOR_NOT_AVAILABLE
