@@ -93,12 +93,16 @@ struct TestWorker {
 }
 
 fn start(bootstrap: &str, n: usize) -> TestWorker {
+    start_as(bootstrap, n, "group-test", None)
+}
+
+fn start_as(bootstrap: &str, n: usize, group: &str, instance: Option<&str>) -> TestWorker {
     let work = Arc::new(FakeWork::default());
     let config = CoordinatorConfig {
         member: MemberConfig {
             bootstrap: vec![bootstrap.to_owned()],
-            group_id: "group-test".into(),
-            instance_id: None,
+            group_id: group.into(),
+            instance_id: instance.map(str::to_owned),
             session_timeout: SESSION,
             rebalance_timeout: Duration::from_secs(20),
             protocol_name: "sessioned".into(),
@@ -223,4 +227,41 @@ async fn workers_share_tasks_take_only_their_share_and_fail_over() {
         SESSION.as_millis()
     );
     assert!(took < Duration::from_secs(10), "failover took {took:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_member_restarted_in_time_takes_its_tasks_back_alone() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("SLUICE_LOG").unwrap_or_else(|_| "warn".into()),
+        ))
+        .with_test_writer()
+        .try_init();
+    let broker = sluice_testkit::KafkaBroker::start_tansu();
+    let bootstrap = broker.bootstrap().to_owned();
+    let a = start_as(&bootstrap, 1, "static-test", Some("worker-a"));
+    let b = start_as(&bootstrap, 2, "static-test", Some("worker-b"));
+    wait_for(
+        "2 static workers sharing 6 tasks",
+        Duration::from_secs(60),
+        || balanced(&[&a, &b]),
+    )
+    .await;
+    let b_tasks = b.work.running();
+    let a_counts = a.work.counts();
+    b.task.abort();
+    // Restarted under the same group.instance.id well within session.timeout.ms.
+    let b2 = start_as(&bootstrap, 3, "static-test", Some("worker-b"));
+    wait_for(
+        "the restarted worker running its old tasks",
+        Duration::from_secs(30),
+        || b2.work.running() == b_tasks,
+    )
+    .await;
+    assert_eq!(
+        a.work.counts(),
+        a_counts,
+        "the other worker stopped or started nothing"
+    );
+    assert!(balanced(&[&a, &b2]));
 }
