@@ -234,6 +234,33 @@ fn tasks_spread_fail_over_and_rebalance_incrementally() {
     assert_eq!(stops, 2, "only the moved tasks stop");
     assert_eq!(restarts, 0, "nothing else restarts");
     assert_eq!(started_on_new, 2);
+
+    // Deleting through any worker stops every task everywhere.
+    let stopped_before: usize = [&w1, &w2, &w4]
+        .iter()
+        .map(|w| count(w, "assigned task stopped"))
+        .sum();
+    assert_eq!(
+        http(w4.port, "DELETE", "/connectors/spread", None).map(|r| r.0),
+        Some(204)
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "all 6 tasks stopped after the delete",
+        || {
+            let stopped: usize = [&w1, &w2, &w4]
+                .iter()
+                .map(|w| count(w, "assigned task stopped"))
+                .sum();
+            stopped - stopped_before == TASKS
+        },
+    );
+    for w in [&w1, &w2, &w4] {
+        assert_eq!(
+            http(w.port, "GET", "/connectors/spread", None).map(|r| r.0),
+            Some(404)
+        );
+    }
     drop(w4);
 }
 
