@@ -113,13 +113,18 @@ pub async fn ensure_topic(worker: &WorkerConfig, spec: &TopicSpec) -> Result<(),
         }
     }
     topic = topic.set("cleanup.policy", "compact");
-    let options = AdminOptions::new().operation_timeout(Some(READ_WRITE_TIMEOUT));
+    let options = AdminOptions::new()
+        .operation_timeout(Some(READ_WRITE_TIMEOUT))
+        .request_timeout(Some(READ_WRITE_TIMEOUT));
     let results = admin
         .create_topics([&topic], &options)
         .await
-        .map_err(|source| LogError::Kafka {
+        .map_err(|e| LogError::Topic {
             topic: spec.name.clone(),
-            source,
+            reason: format!(
+                "cannot create or check it through the brokers at {} ({e}); check bootstrap.servers and that a broker is up",
+                worker.bootstrap_servers
+            ),
         })?;
     for result in results {
         match result {
