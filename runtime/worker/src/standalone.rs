@@ -9,7 +9,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use crate::config::{
     read_connector_file, read_worker_file, validate_connector, ConnectorConfig, WorkerConfig,
 };
-use crate::herder::Herder;
+use crate::herder::StandaloneHerder;
 use crate::kafka;
 use crate::offsets::FileOffsetStore;
 
@@ -138,7 +138,12 @@ pub async fn run(
         .await
         .ok()
         .flatten();
-    let herder = Arc::new(Herder::new(worker, local.to_string(), offsets, cluster));
+    let herder = Arc::new(StandaloneHerder::new(
+        worker,
+        local.to_string(),
+        offsets,
+        cluster,
+    ));
     let app = crate::rest::router(herder.clone());
     let (rest_stop_tx, rest_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
