@@ -648,3 +648,114 @@ fn log_levels_change_at_run_time() {
     );
     assert_eq!(call(w, "PUT", "/admin/loggers/root", Some(&json!({}))), e);
 }
+
+/// [`wait_until`], but a timeout shows every connector's status and the worker's log.
+fn wait_on(w: &Worker, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        if Instant::now() >= deadline {
+            let status = w.get("/connectors?expand=status").1;
+            let log = w.log_text();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "timed out after 60 s waiting for {what}\nstatus: {status}\nlog:\n{}",
+                tail.join("\n")
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn line_count(path: &Path) -> usize {
+    std::fs::read_to_string(path).map_or(0, |t| t.lines().count())
+}
+
+#[test]
+fn sink_offsets_and_restarting_only_failed_tasks() {
+    let s = setup();
+    let w = &s.worker;
+    let input = s.dir.join("input.txt");
+    append(&input, lines(1..=3));
+    let topic = format!("sink-{}", w.port);
+    let create = json!({"name": "src", "config": file_source(&input, &topic)});
+    call_json(w, "POST", "/connectors", Some(&create), 201);
+    let out = s.dir.join("out.txt");
+    let sink = json!({
+        "connector.class": "FileStreamSink",
+        "topics": topic,
+        "file": out.display().to_string(),
+        "value.converter": "org.apache.kafka.connect.storage.StringConverter",
+    });
+    call_json(w, "PUT", "/connectors/fs/config", Some(&sink), 201);
+    wait_on(w, "3 lines in the sink file", || line_count(&out) == 3);
+    let at = |n: u64| json!({"offsets": [{"partition": {"kafka_topic": topic, "kafka_partition": 0}, "offset": {"kafka_offset": n}}]});
+    wait_until(Duration::from_secs(30), "the sink's offset 3", || {
+        parse(&w.get("/connectors/fs/offsets").1) == at(3)
+    });
+    let topics = call_json(w, "GET", "/connectors/fs/topics", None, 200);
+    assert_eq!(topics, json!({"fs": {"topics": [topic]}}));
+
+    // Stop, move the group back to offset 1, resume: records 2 and 3 again.
+    call(w, "PUT", "/connectors/fs/stop", None);
+    let altered = call_json(w, "PATCH", "/connectors/fs/offsets", Some(&at(1)), 200);
+    let message = "The offsets for this connector have been altered successfully";
+    assert_eq!(altered, json!({"message": message}));
+    assert_eq!(
+        call_json(w, "GET", "/connectors/fs/offsets", None, 200),
+        at(1)
+    );
+    call(w, "PUT", "/connectors/fs/resume", None);
+    wait_on(w, "5 lines in the sink file", || line_count(&out) == 5);
+    let text = std::fs::read_to_string(&out).unwrap();
+    let expected: Vec<String> = [lines(1..=3), lines(2..=3)].concat();
+    assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+
+    // Stop, reset (the group is deleted), resume: everything again.
+    call(w, "PUT", "/connectors/fs/stop", None);
+    let reset = call_json(w, "DELETE", "/connectors/fs/offsets", None, 200);
+    let message = "The offsets for this connector have been reset successfully";
+    assert_eq!(reset, json!({"message": message}));
+    // The group is gone (no offsets), or, on a broker that keeps the stopped task's
+    // static member, rewound to where a consumer without offsets starts (the log start).
+    let after = call_json(w, "GET", "/connectors/fs/offsets", None, 200);
+    assert!(after == json!({"offsets": []}) || after == at(0), "{after}");
+    call(w, "PUT", "/connectors/fs/resume", None);
+    wait_on(w, "8 lines in the sink file", || line_count(&out) == 8);
+    let bad_entry =
+        json!({"offsets": [{"partition": {"kafka_topic": topic}, "offset": {"kafka_offset": 0}}]});
+    call(w, "PUT", "/connectors/fs/stop", None);
+    let (code, body) = call(w, "PATCH", "/connectors/fs/offsets", Some(&bad_entry));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("kafka_partition"), "{body}");
+
+    // A sink whose converter cannot read the records fails; onlyFailed restarts just it.
+    let mut failing = sink.clone();
+    failing["file"] = json!(s.dir.join("never.txt").display().to_string());
+    failing["value.converter"] = json!("org.apache.kafka.connect.json.JsonConverter");
+    call_json(w, "PUT", "/connectors/bad/config", Some(&failing), 201);
+    let mut status = Value::Null;
+    wait_until(
+        Duration::from_secs(60),
+        "the bad sink's task FAILED",
+        || {
+            status = parse(&w.get("/connectors/bad/status").1);
+            status["tasks"][0]["state"] == "FAILED"
+        },
+    );
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or("");
+    assert!(
+        trace.contains("errors.tolerance"),
+        "the trace says what to do: {status}"
+    );
+    let path = "/connectors/bad/restart?includeTasks=true&onlyFailed=true";
+    let plan = call_json(w, "POST", path, None, 202);
+    let id = worker_id(w);
+    let expected = json!({
+        "name": "bad",
+        "connector": {"state": "RUNNING", "worker_id": id},
+        "tasks": [{"id": 0, "state": "RESTARTING", "worker_id": id}],
+        "type": "sink",
+    });
+    assert_eq!(plan, expected);
+}
