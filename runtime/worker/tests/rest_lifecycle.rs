@@ -426,8 +426,21 @@ fn stop_then_alter_and_reset_offsets() {
     let expected: Vec<String> = [lines(1..=4), lines(3..=5)].concat();
     assert_eq!(reader.until(7), expected);
 
-    // Stop, DELETE offsets, resume: the whole file from the start.
+    // Stop; a null offset removes the partition's offset.
     call(w, "PUT", "/connectors/src/stop", None);
+    let forget = json!({"offsets": [{"partition": {"filename": file}, "offset": null}]});
+    call_json(w, "PATCH", "/connectors/src/offsets", Some(&forget), 200);
+    let none = json!({"offsets": []});
+    assert_eq!(
+        call_json(w, "GET", "/connectors/src/offsets", None, 200),
+        none
+    );
+    let bad = json!({"offsets": [{"offset": {"position": 1}}]});
+    let (code, body) = call(w, "PATCH", "/connectors/src/offsets", Some(&bad));
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("partition"), "{body}");
+
+    // DELETE offsets, resume: the whole file from the start.
     let reset = call_json(w, "DELETE", "/connectors/src/offsets", None, 200);
     let message = "The offsets for this connector have been reset successfully";
     assert_eq!(reset, json!({"message": message}));

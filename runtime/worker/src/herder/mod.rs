@@ -7,6 +7,7 @@
 //! answers the same calls through the group leader. Errors carry the HTTP meaning
 //! ([`HerderError`]) and Kafka Connect's messages, so every mode reports the same body.
 
+mod executors;
 pub mod standalone;
 pub mod topics;
 

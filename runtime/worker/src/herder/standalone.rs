@@ -20,38 +20,20 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use sluice_core::config::ConfigMap;
-use sluice_core::plugin::{Progress, Transform};
+use sluice_core::plugin::Progress;
 use sluice_core::ConnectError;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
-use super::topics::{ActiveTopics, TopicRecorder};
+use super::executors::{self, Running, TaskSlot};
+use super::topics::ActiveTopics;
 use super::{
     kind_name, not_stopped, ConnectorInfo, ConnectorOffset, ConnectorStatus, Created, Herder,
     HerderError, HerderResult, RestartRequest, TargetState, TaskRef, TaskStatus, OFFSETS_ALTERED,
     OFFSETS_RESET,
 };
 use crate::config::{validate_connector, ConnectorConfig, WorkerConfig};
-use crate::kafka;
 use crate::offsets::FileOffsetStore;
 use crate::registry::Factory;
-use crate::sink::SinkTaskRunner;
-use crate::source::SourceTaskRunner;
-use crate::task::{set_state, Converters, ErrorPolicy, SharedState, StateInfo, TaskId};
-
-/// A task executor running in the background.
-struct Running {
-    stop: watch::Sender<bool>,
-    join: JoinHandle<()>,
-}
-
-/// One task of a connector: its config, and its executor while it runs.
-struct TaskSlot {
-    config: ConfigMap,
-    state: SharedState,
-    progress: Progress,
-    running: Option<Running>,
-}
+use crate::task::{set_state, SharedState, StateInfo};
 
 /// One connector and its tasks.
 struct ConnectorEntry {
@@ -231,102 +213,13 @@ impl StandaloneHerder {
     ) {
         slot.state = self.state("UNASSIGNED", None);
         slot.progress = Progress::default();
-        match self.spawn_task(config, index, slot, topics) {
+        match executors::spawn(&self.worker, &self.offsets, config, index, slot, topics) {
             Ok(running) => slot.running = Some(running),
             Err(e) => {
                 tracing::error!(connector = %config.name, task = index, error = %e, "task could not start");
                 set_state(&slot.state, "FAILED", Some(e.to_string()));
             }
         }
-    }
-
-    fn spawn_task(
-        &self,
-        config: &ConnectorConfig,
-        index: usize,
-        slot: &TaskSlot,
-        topics: &Arc<ActiveTopics>,
-    ) -> Result<Running, ConnectError> {
-        let id = TaskId {
-            connector: config.name.clone(),
-            task: index,
-        };
-        let (stop_tx, stop_rx) = watch::channel(false);
-        let converters = Converters::for_connector(config)?;
-        let policy = ErrorPolicy::of(config);
-        let run_state = slot.state.clone();
-        let mut transforms: Vec<Box<dyn Transform>> = crate::chain::build(&config.originals)?;
-        let recorder = self
-            .worker
-            .topic_tracking
-            .then(|| Box::new(TopicRecorder::new(topics.clone())) as Box<dyn Transform>);
-        let join = match config.plugin.factory {
-            Factory::Source { task, .. } => {
-                // Last: it sees the topic the record is produced to.
-                transforms.extend(recorder);
-                let (producer, acks) = crate::source::create_producer(&kafka::producer_config(
-                    &self.worker,
-                    &config.originals,
-                    &format!("connector-producer-{id}"),
-                ))
-                .map_err(|e| ConnectError::Fatal(format!("creating the producer of {id}: {e}")))?;
-                let runner = SourceTaskRunner {
-                    id: id.clone(),
-                    task: task(),
-                    config: slot.config.clone(),
-                    converters,
-                    transforms,
-                    policy,
-                    producer,
-                    acks,
-                    offsets: self.offsets.clone(),
-                    progress: slot.progress.clone(),
-                    flush_interval: self.worker.offset_flush_interval,
-                    flush_timeout: self.worker.offset_flush_timeout,
-                };
-                tokio::spawn(async move {
-                    let result = runner.run(stop_rx, run_state.clone()).await;
-                    finish(&id, &run_state, result);
-                })
-            }
-            Factory::Sink { task, .. } => {
-                // First: it sees the topic the record was consumed from.
-                if let Some(r) = recorder {
-                    transforms.insert(0, r);
-                }
-                let runner = SinkTaskRunner {
-                    id: id.clone(),
-                    task: task(),
-                    config: slot.config.clone(),
-                    converters,
-                    transforms,
-                    policy,
-                    consumer: kafka::consumer_config(
-                        &self.worker,
-                        &config.originals,
-                        &config.name,
-                        index,
-                    ),
-                    topics: config.topics.clone(),
-                    topics_regex: config.topics_regex.clone(),
-                    flush_interval: self.worker.offset_flush_interval,
-                };
-                tokio::spawn(async move {
-                    let result = runner.run(stop_rx, run_state.clone()).await;
-                    finish(&id, &run_state, result);
-                })
-            }
-            Factory::Converter(_) => {
-                return Err(ConnectError::Fatal(format!(
-                    "{} is not a connector",
-                    config.plugin.info.class
-                )))
-            }
-        };
-        Ok(Running {
-            stop: stop_tx,
-            join,
-        })
     }
 
     /// Signals every executor of `tasks` to stop and waits for them.
@@ -336,15 +229,7 @@ impl StandaloneHerder {
     }
 
     async fn stop_runs(&self, connector: &str, runs: Vec<Running>) {
-        for r in &runs {
-            let _ = r.stop.send(true);
-        }
-        let timeout = self.worker.shutdown_timeout + self.worker.offset_flush_timeout;
-        for r in runs {
-            if tokio::time::timeout(timeout, r.join).await.is_err() {
-                tracing::warn!(connector = %connector, timeout_ms = timeout.as_millis() as u64, "task did not stop in time");
-            }
-        }
+        executors::stop(&self.worker, connector, runs).await;
     }
 
     /// Takes the executors of the tasks `which` selects out of `name`'s slots, setting
@@ -481,16 +366,6 @@ impl StandaloneHerder {
     /// Connector names, sorted.
     pub fn connector_names(&self) -> Vec<String> {
         self.lock().keys().cloned().collect()
-    }
-}
-
-fn finish(id: &TaskId, state: &SharedState, result: Result<(), ConnectError>) {
-    match result {
-        Ok(()) => set_state(state, "UNASSIGNED", None),
-        Err(e) => {
-            tracing::error!(task = %id, error = %e, "task failed");
-            set_state(state, "FAILED", Some(e.to_string()));
-        }
     }
 }
 
