@@ -772,3 +772,33 @@ fn sink_offsets_and_restarting_only_failed_tasks() {
     });
     assert_eq!(plan, expected);
 }
+
+#[test]
+fn topic_tracking_settings_are_honoured() {
+    let broker = KafkaBroker::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for (extra, get, reset) in [
+        (
+            "topic.tracking.enable=false\n",
+            error(403, "Topic tracking is disabled."),
+            error(403, "Topic tracking is disabled."),
+        ),
+        (
+            "topic.tracking.allow.reset=false\n",
+            (200, json!({"x": {"topics": []}}).to_string()),
+            error(403, "Topic tracking reset is disabled."),
+        ),
+    ] {
+        let port = free_port();
+        worker_properties(dir, broker.bootstrap(), port, extra);
+        let mut w = Worker::start(dir, port, &[]);
+        assert_eq!(w.get("/connectors/x/topics"), get, "{extra}");
+        assert_eq!(
+            call(&w, "PUT", "/connectors/x/topics/reset", None),
+            reset,
+            "{extra}"
+        );
+        assert!(w.terminate().success());
+    }
+}
