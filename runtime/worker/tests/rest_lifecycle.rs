@@ -802,3 +802,29 @@ fn topic_tracking_settings_are_honoured() {
         assert!(w.terminate().success());
     }
 }
+
+#[test]
+fn connector_files_carry_initial_state() {
+    let broker = KafkaBroker::start();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let port = free_port();
+    let worker = worker_properties(dir, broker.bootstrap(), port, "");
+    let input = write(dir, "input.txt", "a\n");
+    let config = file_source(&input, &format!("files-{port}"));
+    let text = json!({"name": "f", "config": config, "initial_state": "STOPPED"}).to_string();
+    let stopped = write(dir, "stopped.json", &text);
+    let mut w = Worker::start(dir, port, &[stopped]);
+    let status = call_json(&w, "GET", "/connectors/f/status", None, 200);
+    assert_eq!(status, status_body(&w, "f", "STOPPED", &[]));
+    assert!(w.terminate().success());
+
+    let text = json!({"name": "f", "config": config, "initial_state": "ASLEEP"}).to_string();
+    let bad = write(dir, "bad.json", &text);
+    let (exit, stderr) = run_to_end(&[&worker, &bad]);
+    assert!(!exit.success(), "{stderr}");
+    assert!(
+        stderr.contains("bad.json") && stderr.contains("ASLEEP"),
+        "{stderr}"
+    );
+}

@@ -102,8 +102,12 @@ impl StandaloneHerder {
         }))
     }
 
-    /// Starts a validated connector (from a file at startup) in the RUNNING state.
-    pub async fn start_connector(&self, config: ConnectorConfig) -> Result<(), ConnectError> {
+    /// Starts a validated connector (from a file at startup) in `initial_state`.
+    pub async fn start_connector(
+        &self,
+        config: ConnectorConfig,
+        initial_state: TargetState,
+    ) -> Result<(), ConnectError> {
         let _op = self.ops.lock().await;
         let name = config.name.clone();
         if self.lock().contains_key(&name) {
@@ -111,7 +115,7 @@ impl StandaloneHerder {
                 "Connector {name} already exists"
             )));
         }
-        self.install(config, TargetState::Started, None).await?;
+        self.install(config, initial_state, None).await?;
         Ok(())
     }
 
