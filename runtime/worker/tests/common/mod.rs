@@ -11,6 +11,8 @@ use std::time::Duration;
 
 pub use sluice_testkit::{free_port, wait_until, KafkaBroker};
 
+pub mod rest;
+
 /// A `sluice standalone` process with its files in a temp dir.
 pub struct Worker {
     pub dir: PathBuf,
