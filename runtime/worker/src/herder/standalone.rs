@@ -422,29 +422,9 @@ impl Herder for StandaloneHerder {
         initial_state: Option<TargetState>,
         allow_replace: bool,
     ) -> HerderResult<Created<ConnectorInfo>> {
-        let (infos, parsed) = validate_connector(&config, &self.worker);
-        let Some(parsed) = parsed else {
-            return Err(HerderError::InvalidConfig(infos));
-        };
         let _op = self.ops.lock().await;
-        let existing = self.lock().get(name).map(|e| (e.target, e.topics.clone()));
-        let created = existing.is_none();
-        if !created && !allow_replace {
-            return Err(HerderError::AlreadyExists(format!(
-                "Connector {name} already exists"
-            )));
-        }
-        let (target, topics) = match existing {
-            Some((target, topics)) => (target, Some(topics)),
-            None => (initial_state.unwrap_or(TargetState::Started), None),
-        };
-        self.install(parsed, target, topics)
+        self.put_config_locked(name, config, initial_state, allow_replace)
             .await
-            .map_err(internal)?;
-        let value = self
-            .info_of(name)
-            .ok_or_else(|| HerderError::NotFound(format!("Connector {name} not found")))?;
-        Ok(Created { created, value })
     }
 
     async fn patch_connector_config(
@@ -452,6 +432,8 @@ impl Herder for StandaloneHerder {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> HerderResult<ConnectorInfo> {
+        // One lock over read, merge and write: two patches never lose each other's keys.
+        let _op = self.ops.lock().await;
         let mut config = self
             .lock()
             .get(name)
@@ -464,7 +446,7 @@ impl Herder for StandaloneHerder {
             };
         }
         Ok(self
-            .put_connector_config(name, config, None, true)
+            .put_config_locked(name, config, None, true)
             .await?
             .value)
     }
@@ -700,6 +682,38 @@ impl Herder for StandaloneHerder {
 }
 
 impl StandaloneHerder {
+    /// `put_connector_config` for a caller holding `ops`.
+    async fn put_config_locked(
+        &self,
+        name: &str,
+        config: ConfigMap,
+        initial_state: Option<TargetState>,
+        allow_replace: bool,
+    ) -> HerderResult<Created<ConnectorInfo>> {
+        let (infos, parsed) = validate_connector(&config, &self.worker);
+        let Some(parsed) = parsed else {
+            return Err(HerderError::InvalidConfig(infos));
+        };
+        let existing = self.lock().get(name).map(|e| (e.target, e.topics.clone()));
+        let created = existing.is_none();
+        if !created && !allow_replace {
+            return Err(HerderError::AlreadyExists(format!(
+                "Connector {name} already exists"
+            )));
+        }
+        let (target, topics) = match existing {
+            Some((target, topics)) => (target, Some(topics)),
+            None => (initial_state.unwrap_or(TargetState::Started), None),
+        };
+        self.install(parsed, target, topics)
+            .await
+            .map_err(internal)?;
+        let value = self
+            .info_of(name)
+            .ok_or_else(|| HerderError::NotFound(format!("Connector {name} not found")))?;
+        Ok(Created { created, value })
+    }
+
     /// The config of `name` if it exists and is STOPPED (KIP-875's precondition).
     fn stopped_config(&self, name: &str) -> HerderResult<ConnectorConfig> {
         let map = self.lock();
