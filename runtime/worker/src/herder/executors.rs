@@ -58,11 +58,9 @@ pub(super) fn spawn(
     let mut transforms: Vec<Box<dyn Transform>> = crate::chain::build(&config.originals)?;
     let recorder = worker
         .topic_tracking
-        .then(|| Box::new(TopicRecorder::new(topics.clone())) as Box<dyn Transform>);
+        .then(|| TopicRecorder::new(topics.clone()));
     let join = match config.plugin.factory {
         Factory::Source { task, .. } => {
-            // Last: it sees the topic the record is produced to.
-            transforms.extend(recorder);
             let (producer, acks) = crate::source::create_producer(&kafka::producer_config(
                 worker,
                 &config.originals,
@@ -78,6 +76,7 @@ pub(super) fn spawn(
                 policy,
                 producer,
                 acks,
+                topics: recorder,
                 offsets: offsets.clone(),
                 progress: slot.progress.clone(),
                 flush_interval: worker.offset_flush_interval,
@@ -91,7 +90,7 @@ pub(super) fn spawn(
         Factory::Sink { task, .. } => {
             // First: it sees the topic the record was consumed from.
             if let Some(r) = recorder {
-                transforms.insert(0, r);
+                transforms.insert(0, Box::new(r));
             }
             let runner = SinkTaskRunner {
                 id: id.clone(),

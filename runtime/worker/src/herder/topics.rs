@@ -1,14 +1,12 @@
 //! Active topics (KIP-558): the topics a connector produced to or consumed from, for
 //! `GET /connectors/{n}/topics`.
 //!
-//! A [`TopicRecorder`] is one more stage of the task's transform chain: appended last
-//! for a source (it sees the topic a record is produced to, after every transform that
-//! may rename it), put first for a sink (it sees the topic the record was consumed from,
-//! before a transform renames it). It passes every record through unchanged and touches
-//! the shared set only when a record's topic differs from the previous record's, so the
-//! per-record cost is one string comparison. A record that later fails conversion
-//! under `errors.tolerance=all` still counts; that is the one difference from Kafka
-//! Connect, which records at delivery.
+//! A [`TopicRecorder`] sees every record's topic: a source's executor shows it the topic
+//! of each record it hands to the producer (after every transform that may rename it,
+//! as Kafka Connect records at delivery); for a sink it is the first stage of the
+//! transform chain (the topic the record was consumed from, before a transform renames
+//! it). It touches the shared set only when a record's topic differs from the previous
+//! record's, so the per-record cost is one string comparison.
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
@@ -68,17 +66,24 @@ impl TopicRecorder {
     }
 }
 
-impl Transform for TopicRecorder {
-    fn apply(&mut self, record: Record) -> Result<Option<Record>, ConnectError> {
+impl TopicRecorder {
+    /// Records `topic` (cheaply, when it is the previous record's topic).
+    pub fn observe(&mut self, topic: &str) {
         let generation = self
             .topics
             .generation
             .load(std::sync::atomic::Ordering::Acquire);
-        if record.topic != self.last || generation != self.generation {
-            self.topics.record(&record.topic);
-            self.last.clone_from(&record.topic);
+        if topic != self.last || generation != self.generation {
+            self.topics.record(topic);
+            topic.clone_into(&mut self.last);
             self.generation = generation;
         }
+    }
+}
+
+impl Transform for TopicRecorder {
+    fn apply(&mut self, record: Record) -> Result<Option<Record>, ConnectError> {
+        self.observe(&record.topic);
         Ok(Some(record))
     }
 }
