@@ -468,7 +468,7 @@ mod tests {
             Ok("SMALLINT NULL")
         );
         let arr = SchemaBuilder::array(Schema::primitive(Type::Int32, false)).into_schema();
-        assert!(column_type(&arr, false).unwrap_err().contains("Flatten"));
+        assert!(column_type(&arr, false).expect_err("no type").contains("Flatten"));
     }
 
     #[test]

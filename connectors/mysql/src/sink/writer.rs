@@ -37,6 +37,11 @@ const MAX_PLACEHOLDERS: usize = 65_535;
 /// server's default `max_allowed_packet` of 16 MiB).
 const MAX_STATEMENT_BYTES: usize = 4 << 20;
 
+/// Deletes of one table by the same key columns.
+type DeleteGroup<'a> = (&'a TableId, Vec<&'a str>);
+/// Upserts of one table with the same columns: (table, key + other columns, key count).
+type UpsertGroup<'a> = (&'a TableId, Vec<&'a str>, usize);
+
 /// A target table's columns.
 #[derive(Debug)]
 struct TableMeta {
@@ -414,7 +419,7 @@ impl Writer {
             }
         }
         // Deletes, grouped by table and key columns.
-        let mut groups: Vec<((&TableId, Vec<&str>), Vec<&[Col]>)> = Vec::new();
+        let mut groups: Vec<(DeleteGroup<'_>, Vec<&[Col]>)> = Vec::new();
         for (t, key) in &plan.deletes {
             if !metas.contains_key(t) {
                 continue; // No table, no row to delete.
@@ -443,7 +448,7 @@ impl Writer {
             }
         }
         // Upserts, grouped by table and column list.
-        let mut groups: Vec<((&TableId, Vec<&str>, usize), Vec<&Row>)> = Vec::new();
+        let mut groups: Vec<(UpsertGroup<'_>, Vec<&Row>)> = Vec::new();
         for (t, row) in &plan.upserts {
             let mut all = names(&row.key);
             all.extend(names(&row.rest));

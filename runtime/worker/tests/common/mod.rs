@@ -19,6 +19,14 @@ pub struct Worker {
     pub log: PathBuf,
 }
 
+/// The `sluice` binary under test: `$SLUICE_TEST_BIN` when set (a copy that a concurrent
+/// build of a shared target directory cannot replace mid-test), else Cargo's.
+pub fn sluice_bin() -> PathBuf {
+    std::env::var_os("SLUICE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
+}
+
 /// Writes `name` in `dir` with `text`.
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -79,7 +87,7 @@ pub fn test_consumer(bootstrap: &str, group: &str) -> rdkafka::consumer::BaseCon
 
 /// Runs `sluice` with `args` to completion, returning its status and stderr.
 pub fn run_to_end(args: &[&Path]) -> (ExitStatus, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let out = Command::new(sluice_bin())
         .arg("standalone")
         .args(args)
         .env("SLUICE_LOG", "info")
@@ -108,7 +116,7 @@ impl Worker {
                 .unwrap()
                 .as_nanos()
         ));
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        let child = Command::new(sluice_bin())
             .current_dir(dir)
             .arg("standalone")
             .arg(worker_file)
