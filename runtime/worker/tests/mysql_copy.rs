@@ -421,6 +421,17 @@ fn mariadb_copy_through_kafka_survives_kill_9_of_the_sink_worker() {
         bulk_source,
         "dst.bulk equals src.bulk"
     );
+    // The sink's own account: rows written and the time spent in the database.
+    let progress: Vec<String> = worker_b
+        .log_text()
+        .lines()
+        .filter(|l| l.contains("mysql sink progress"))
+        .map(str::to_owned)
+        .collect();
+    eprintln!(
+        "mysql-sink progress lines during the bulk load:\n{}",
+        progress.join("\n")
+    );
     eprintln!(
         "mysql-sink throughput: {BULK} rows (snapshot records, JSON with schemas) consumed and upserted in {bulk_secs:.2} s \
          from worker start = {:.0} rows/s (dev build; the same worker also ran copy-auto on {INITIAL} rows)",

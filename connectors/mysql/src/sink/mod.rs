@@ -73,6 +73,8 @@ pub struct MySqlSinkTask {
     config: Option<config::SinkConfig>,
     rows: u64,
     records: u64,
+    /// Time spent in the database (statements and commits).
+    db_time: std::time::Duration,
     since: Option<Instant>,
     last_report: Option<Instant>,
 }
@@ -131,7 +133,9 @@ impl SinkTask for MySqlSinkTask {
             return Ok(());
         }
         let writer = self.writer().await?;
+        let began = Instant::now();
         let result = writer.write(changes).await;
+        self.db_time += began.elapsed();
         if result.is_err() {
             // The writer dropped a broken connection; the next put reconnects.
             if let Some(mut w) = self.writer.take() {
@@ -149,6 +153,7 @@ impl SinkTask for MySqlSinkTask {
                     records = self.records,
                     rows = self.rows,
                     rows_per_sec = (self.rows as f64 / secs) as u64,
+                    db_ms = self.db_time.as_millis() as u64,
                     "mysql sink progress"
                 );
                 self.last_report = Some(now);
@@ -167,6 +172,12 @@ impl SinkTask for MySqlSinkTask {
     }
 
     async fn stop(&mut self) -> Result<(), ConnectError> {
+        tracing::info!(
+            records = self.records,
+            rows = self.rows,
+            db_ms = self.db_time.as_millis() as u64,
+            "mysql sink task stopping"
+        );
         if let Some(mut w) = self.writer.take() {
             w.close().await;
         }

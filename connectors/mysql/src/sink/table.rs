@@ -156,7 +156,9 @@ mod tests {
         assert!(e.contains("source block"), "{e}");
         assert_eq!(quote("we`ird"), "`we``ird`");
         assert!(check_format("kafka_${topic}").is_ok());
-        assert!(check_format("${topik}").expect_err("unknown").contains("${topik}"));
+        assert!(check_format("${topik}")
+            .expect_err("unknown")
+            .contains("${topik}"));
         assert!(check_format("a.b.${topic}").is_err());
         assert!(needs_source("${source.table}") && !needs_source("${topic}"));
     }

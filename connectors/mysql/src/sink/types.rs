@@ -468,7 +468,9 @@ mod tests {
             Ok("SMALLINT NULL")
         );
         let arr = SchemaBuilder::array(Schema::primitive(Type::Int32, false)).into_schema();
-        assert!(column_type(&arr, false).expect_err("no type").contains("Flatten"));
+        assert!(column_type(&arr, false)
+            .expect_err("no type")
+            .contains("Flatten"));
     }
 
     #[test]
