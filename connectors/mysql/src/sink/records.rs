@@ -229,7 +229,7 @@ fn key_from_row(
 
 /// Reads what `record` asks of the table; `None` when it asks nothing (a skipped delete,
 /// a tombstone with deletes off, a Debezium message event).
-pub fn change_of(record: SinkRecord, cfg: &SinkConfig) -> Result<Option<Change>, ConnectError> {
+pub fn change_of(mut record: SinkRecord, cfg: &SinkConfig) -> Result<Option<Change>, ConnectError> {
     let table_of = |record: &SinkRecord, source: Option<&Obj>| -> Result<TableId, ConnectError> {
         let get = |k: &str| source.and_then(|s| s.text(k).map(str::to_owned));
         let (db, tb) = (get("db"), get("table"));
@@ -254,14 +254,13 @@ pub fn change_of(record: SinkRecord, cfg: &SinkConfig) -> Result<Option<Change>,
         let key = key_from_record_key(&record, cfg)?;
         return Ok(Some(Change::Delete { table, key }));
     }
-    let value = record.record.value.value.clone();
+    // The row is moved out, not copied: the rest of the record is only used in messages.
+    let kind = record.record.value.value.kind();
+    let value = std::mem::replace(&mut record.record.value.value, Value::Null);
     let Some(mut obj) = Obj::of(value) else {
         return Err(bad(
             &record,
-            format!(
-                "a {} value is not a row: expected a struct or a map",
-                record.record.value.value.kind()
-            ),
+            format!("a {kind} value is not a row: expected a struct or a map"),
         ));
     };
     let envelope = obj.has("op") && obj.has("after") && obj.has("before");
