@@ -306,6 +306,20 @@ impl Writer {
                 })?
             }
         };
+        let lacks = |m: &TableMeta| {
+            row.key
+                .iter()
+                .chain(&row.rest)
+                .any(|c| m.column(&c.name).is_none())
+        };
+        // The cached columns may be stale (someone added the column): read them again
+        // before deciding to evolve.
+        let meta = if lacks(&meta) {
+            self.tables.remove(t);
+            self.load(t).await?.unwrap_or(meta)
+        } else {
+            meta
+        };
         let missing: Vec<&Col> = row
             .key
             .iter()
