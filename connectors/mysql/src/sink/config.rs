@@ -416,6 +416,27 @@ mod tests {
     }
 
     #[test]
+    fn the_example_config_parses_and_declares_every_key() {
+        let doc: serde_json::Value = serde_json::from_str(include_str!(
+            "../../../../examples/mysql-to-kafka/mysql-sink.json"
+        ))
+        .expect("json");
+        let props: ConfigMap = doc["config"]
+            .as_object()
+            .expect("config")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        let c = parse(&props).expect("valid");
+        assert_eq!(c.database, "inventory_copy");
+        let def = config_def();
+        for k in props.keys() {
+            let framework = ["connector.class", "tasks.max", "topics.regex"].contains(&k.as_str());
+            assert!(framework || def.key(k).is_some(), "{k} is declared");
+        }
+    }
+
+    #[test]
     fn impossible_combinations_name_the_key() {
         let e = parse(&props(&[
             ("connection.url", "jdbc:mysql://h/b"),
