@@ -101,6 +101,13 @@ pub static PLUGINS: &[Plugin] = &[
         },
     },
     Plugin {
+        info: sluice_connector_mysql::sink::INFO,
+        factory: Factory::Sink {
+            connector: || Box::<sluice_connector_mysql::sink::MySqlSinkConnector>::default(),
+            task: || Box::<sluice_connector_mysql::sink::MySqlSinkTask>::default(),
+        },
+    },
+    Plugin {
         info: datagen::INFO,
         factory: Factory::Source {
             connector: || Box::<datagen::DatagenConnector>::default(),

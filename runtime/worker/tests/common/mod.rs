@@ -21,6 +21,14 @@ pub struct Worker {
     pub log: PathBuf,
 }
 
+/// The `sluice` binary under test: `$SLUICE_TEST_BIN` when set (a copy that a concurrent
+/// build of a shared target directory cannot replace mid-test), else Cargo's.
+pub fn sluice_bin() -> PathBuf {
+    std::env::var_os("SLUICE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
+}
+
 /// Writes `name` in `dir` with `text`.
 pub fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
