@@ -213,9 +213,11 @@ pub fn parse(props: &ConfigMap) -> Result<MongoConfig, MongoError> {
             Some((db, coll)) if !db.is_empty() && !coll.is_empty() => {
                 Scope::Collection(db.to_owned(), coll.to_owned())
             }
-            _ => return Err(MongoError::Config(format!(
+            _ => {
+                return Err(MongoError::Config(format!(
                 "capture.scope=collection needs capture.target=<db>.<collection>, got {target:?}"
-            ))),
+            )))
+            }
         },
         "database" => {
             return Err(MongoError::Config(
