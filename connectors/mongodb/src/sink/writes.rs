@@ -243,13 +243,20 @@ pub fn write_for(cfg: &SinkConfig, r: &SinkRecord) -> Result<Option<Write>, Stri
     let op = op.unwrap_or("");
     if mongo {
         let after_doc = text(after).map(extjson_in::parse_document).transpose()?;
-        let id = key_id(&rec.key.value, key_schema, true)
-            .or_else(|| after_doc.as_ref().and_then(|d| d.get("_id").cloned()))
+        // `after._id` is strict Extended JSON and keeps its type (an int64 stays one); the
+        // key's `id` is relaxed (a small int64 reads back as an int32), which still finds
+        // the document: MongoDB compares numbers by value.
+        let id = after_doc
+            .as_ref()
+            .and_then(|d| d.get("_id").cloned())
+            .or_else(|| key_id(&rec.key.value, key_schema, true))
             .ok_or("the event has no key and no after._id")?;
         return Ok(match (op, after_doc) {
             ("d", _) => Some(Write::Delete { id }),
             ("c" | "r" | "u", Some(mut doc)) => {
-                doc.insert("_id", id.clone());
+                if !doc.contains_key("_id") {
+                    doc.insert("_id", id.clone());
+                }
                 Some(Write::Replace { id, doc })
             }
             ("u", None) => match field(value, "updateDescription") {
