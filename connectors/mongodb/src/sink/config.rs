@@ -103,7 +103,7 @@ pub fn parse(props: &ConfigMap) -> Result<SinkConfig, MongoError> {
     let h = p.string_or_default("change.data.capture.handler");
     let handler = if h.eq_ignore_ascii_case("auto") {
         Handler::Auto
-    } else if h.eq_ignore_ascii_case("mongodb") || h.contains(".mongodb.") {
+    } else if h.eq_ignore_ascii_case("mongodb") || h.contains(".debezium.mongodb.") {
         Handler::MongoDb
     } else {
         Handler::Rdbms

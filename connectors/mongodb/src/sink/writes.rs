@@ -140,12 +140,7 @@ fn key_id(key: &Value, key_schema: Option<&Schema>, mongo: bool) -> Option<Bson>
             Some(Value::String(s)) => extjson_in::parse_value(s).ok(),
             _ => None,
         },
-        Value::Struct(_) | Value::Map(_) => {
-            if let Some(Value::String(s)) = field(key, "id").filter(|_| is_mongo_key(key)) {
-                return extjson_in::parse_value(s).ok();
-            }
-            Some(to_bson(key, key_schema))
-        }
+        Value::Struct(_) | Value::Map(_) => Some(to_bson(key, key_schema)),
         Value::String(s) => Some(extjson_in::parse_value(s).unwrap_or(Bson::String(s.clone()))),
         other => Some(to_bson(other, key_schema)),
     }
@@ -154,7 +149,15 @@ fn key_id(key: &Value, key_schema: Option<&Schema>, mongo: bool) -> Option<Bson>
 /// A Debezium MongoDB key: a struct named `….Key` whose only field is a string `id`.
 fn is_mongo_key(key: &Value) -> bool {
     match key {
-        Value::Struct(s) => s.schema().fields.len() == 1 && s.schema().fields[0].name == "id",
+        Value::Struct(s) => {
+            s.schema().fields.len() == 1
+                && s.schema().fields[0].name == "id"
+                && s.schema().fields[0].schema.ty == sluice_core::Type::String
+        }
+        Value::Map(entries) => {
+            entries.len() == 1
+                && matches!(&entries[0], (Value::String(k), Value::String(_)) if k == "id")
+        }
         _ => false,
     }
 }
@@ -215,11 +218,19 @@ pub fn write_for(cfg: &SinkConfig, r: &SinkRecord) -> Result<Option<Write>, Stri
     let mongo = match cfg.handler {
         Handler::MongoDb => true,
         Handler::Rdbms => false,
-        Handler::Auto => {
-            matches!(after, Some(Value::String(_)))
-                || matches!(before, Some(Value::String(_)))
-                || (value.is_null() && is_mongo_key(&rec.key.value))
-        }
+        // Debezium's MongoDB envelope always has `updateDescription` (a relational one
+        // never does); schemaless, its images are strings. A tombstone has only its key:
+        // a single string `id` is read as a MongoDB key (set the handler explicitly for a
+        // relational table whose only key column is a string named `id`).
+        Handler::Auto => match value {
+            Value::Struct(st) => st.schema().field("updateDescription").is_some(),
+            Value::Null => is_mongo_key(&rec.key.value),
+            _ => {
+                field(value, "updateDescription").is_some()
+                    || matches!(after, Some(Value::String(_)))
+                    || matches!(before, Some(Value::String(_)))
+            }
+        },
     };
     if value.is_null() {
         if !cfg.delete_on_null_values {
