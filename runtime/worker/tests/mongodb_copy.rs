@@ -43,7 +43,7 @@ fn document(id: i64, v: u64) -> Document {
         "v": v as i64,
         "small": (v % 1000) as i32,
         "score": v as f64 / 8.0,
-        "active": v % 2 == 0,
+        "active": v.is_multiple_of(2),
         "when": DateTime::from_millis(1_700_000_000_000 + v as i64),
         "ref": ObjectId::from_bytes([(v % 251) as u8; 12]),
         "address": {"city": format!("c{}", v % 17), "zip": null, "lines": [v as i64, "x"]},
@@ -180,7 +180,7 @@ fn collection_copies_through_kafka_across_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     let port = free_port();
-    worker_properties(dir, &broker.bootstrap(), port, "");
+    worker_properties(dir, broker.bootstrap(), port, "");
     let src = write(
         dir,
         "mongodb-source.json",
@@ -241,8 +241,17 @@ fn collection_copies_through_kafka_across_kill_9() {
     // Snapshot → Kafka → sink.
     let t0 = Instant::now();
     let mut worker = Worker::start(dir, port, &[src.clone(), sink.clone()]);
-    let (_, n) = equal(Duration::from_secs(120), "after the snapshot", &worker);
+    wait_until(
+        Duration::from_secs(120),
+        "the snapshot's documents in the copy",
+        || {
+            rt.block_on(async { copy.count_documents(doc! {}).await })
+                .unwrap()
+                >= INITIAL as u64
+        },
+    );
     let snapshot_secs = t0.elapsed().as_secs_f64();
+    let (_, n) = equal(Duration::from_secs(60), "after the snapshot", &worker);
     assert_eq!(n, INITIAL as usize);
 
     // The mixed workload, with a kill -9 in the middle of it.
