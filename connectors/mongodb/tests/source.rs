@@ -384,3 +384,56 @@ async fn pre_images_fill_before() {
     );
     task.stop().await.expect("stop");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_stream_heartbeats_carry_the_latest_resume_token() {
+    init_logging();
+    let db = SecantusDb::start();
+    let c = client(&db).await;
+    let coll = c.database("inventory").collection::<Document>("customers");
+    let cfg = config(
+        &db,
+        &[
+            ("snapshot.mode", "no_data"),
+            ("heartbeat.interval.ms", "300"),
+        ],
+    );
+    let mut task = start(&cfg, None).await.expect("start");
+    coll.insert_one(doc! {"_id": 1}).await.expect("insert");
+    // Writes to a collection that is not captured still move the stream's position.
+    c.database("other")
+        .collection::<Document>("x")
+        .insert_one(doc! {"_id": 1})
+        .await
+        .expect("insert");
+    let got = poll_n(&mut task, 3, 30).await;
+    assert_eq!(got[0].record.topic, "fulfillment.inventory.customers");
+    let beats: Vec<_> = got
+        .iter()
+        .filter(|r| r.record.topic == "__debezium-heartbeat.fulfillment")
+        .collect();
+    assert!(
+        !beats.is_empty(),
+        "{:?}",
+        got.iter().map(|r| &r.record.topic).collect::<Vec<_>>()
+    );
+    let (k, v) = render(beats[0]);
+    assert_eq!(k["payload"], json!({"serverName": "fulfillment"}));
+    assert!(v["payload"]["ts_ms"].as_i64().is_some_and(|t| t > 0), "{v}");
+    let o = beats.last().expect("beat").source_offset.to_map();
+    assert!(o["resume_token"].is_string(), "{o:?}");
+    // Resuming from a heartbeat's offset repeats nothing.
+    task.stop().await.expect("stop");
+    let mut task = start(&cfg, Some(o)).await.expect("restart");
+    coll.insert_one(doc! {"_id": 2}).await.expect("insert");
+    let next = poll_n(&mut task, 1, 30).await;
+    let first_change = next
+        .iter()
+        .find(|r| r.record.topic.ends_with("customers"))
+        .map(render);
+    assert_eq!(
+        first_change.map(|(k, _)| k["payload"]["id"].clone()),
+        Some(json!("2"))
+    );
+    task.stop().await.expect("stop");
+}
