@@ -170,3 +170,108 @@ pub fn convert(cfg: &MongoConfig, s: &SourceSchemas, ev: &Document) -> Result<Co
     }
     Ok(Converted::Records(out, offset))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mongodb::bson::{doc, spec::BinarySubtype, Binary, DateTime, Timestamp};
+    use sluice_core::Value;
+
+    fn cfg() -> MongoConfig {
+        let m: sluice_core::config::ConfigMap = [
+            ("mongodb.connection.string", "mongodb://h/?replicaSet=rs0"),
+            ("topic.prefix", "fulfillment"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        super::super::config::parse(&m).expect("config")
+    }
+
+    /// An update inside a transaction, as MongoDB sends it (SecantusDB reports pipeline
+    /// updates as replaces, so truncatedArrays is covered here).
+    #[test]
+    fn update_in_a_transaction() {
+        let s = SourceSchemas::new("fulfillment", "rs0");
+        let ev = doc! {
+            "_id": {"_data": "8263"},
+            "operationType": "update",
+            "clusterTime": Timestamp { time: 1_700_000_000, increment: 3 },
+            "wallTime": DateTime::from_millis(1_700_000_000_123),
+            "ns": {"db": "inventory", "coll": "customers"},
+            "documentKey": {"_id": 1004_i64},
+            "updateDescription": {"updatedFields": {"a.0": 5}, "removedFields": ["b"],
+                                  "truncatedArrays": [{"field": "arr", "newSize": 2}]},
+            "lsid": {"id": Binary { subtype: BinarySubtype::Uuid, bytes: vec![0; 16] }},
+            "txnNumber": 7_i64,
+        };
+        let Ok(Converted::Records(records, offset)) = convert(&cfg(), &s, &ev) else {
+            panic!("records");
+        };
+        assert_eq!(records.len(), 1);
+        let lsid = r#"{"id": {"$binary": "AAAAAAAAAAAAAAAAAAAAAA==","$type": "04"}}"#;
+        assert_eq!(offset.lsid.as_deref(), Some(lsid));
+        assert_eq!(
+            serde_json::Value::Object(offset.to_map()),
+            serde_json::json!({"sec": 1_700_000_000, "ord": 3, "resume_token": "8263", "lsid": lsid, "txnNumber": 7})
+        );
+        let Value::Struct(env) = &records[0].record.value.value else {
+            panic!("envelope");
+        };
+        let Some(Value::Struct(u)) = env.get("updateDescription") else {
+            panic!("updateDescription");
+        };
+        assert_eq!(
+            u.get("updatedFields"),
+            Some(&Value::String(r#"{"a.0": 5}"#.into()))
+        );
+        assert_eq!(
+            u.get("removedFields"),
+            Some(&Value::Array(vec![Value::String("b".into())]))
+        );
+        let Some(Value::Array(t)) = u.get("truncatedArrays") else {
+            panic!("truncatedArrays");
+        };
+        let Value::Struct(t0) = &t[0] else {
+            panic!("struct")
+        };
+        assert_eq!(
+            (t0.get("field"), t0.get("size")),
+            (Some(&Value::String("arr".into())), Some(&Value::Int32(2)))
+        );
+        let Some(Value::Struct(src)) = env.get("source") else {
+            panic!("source");
+        };
+        assert_eq!(src.get("lsid"), Some(&Value::String(lsid.into())));
+        assert_eq!(src.get("txnNumber"), Some(&Value::Int64(7)));
+        assert_eq!(src.get("ts_ms"), Some(&Value::Int64(1_700_000_000_000)));
+        assert_eq!(src.get("wallTime"), Some(&Value::Int64(1_700_000_000_123)));
+        assert_eq!(src.get("rs"), Some(&Value::String("rs0".into())));
+        assert_eq!(env.get("after"), Some(&Value::Null));
+        let Value::Struct(key) = &records[0].record.key.value else {
+            panic!("key");
+        };
+        assert_eq!(key.get("id"), Some(&Value::String("1004".into())));
+    }
+
+    #[test]
+    fn uncaptured_and_non_data_events_are_skipped_with_their_offset() {
+        let s = SourceSchemas::new("fulfillment", "rs0");
+        let ev = doc! {"_id": {"_data": "82AA"}, "operationType": "insert", "ns": {"db": "admin", "coll": "x"},
+        "documentKey": {"_id": 1}, "fullDocument": {"_id": 1}};
+        assert!(
+            matches!(convert(&cfg(), &s, &ev), Ok(Converted::Skipped(o)) if o.resume_token.as_deref() == Some("82AA"))
+        );
+        let ev = doc! {"_id": {"_data": "82AB"}, "operationType": "createIndexes", "ns": {"db": "inventory", "coll": "x"}};
+        assert!(matches!(
+            convert(&cfg(), &s, &ev),
+            Ok(Converted::Skipped(_))
+        ));
+        let ev = doc! {"_id": {"_data": "82AC"}, "operationType": "invalidate"};
+        assert!(matches!(
+            convert(&cfg(), &s, &ev),
+            Ok(Converted::Invalidate(_))
+        ));
+        assert!(convert(&cfg(), &s, &doc! {"operationType": "insert"}).is_err());
+    }
+}
