@@ -87,15 +87,6 @@ pub fn test_consumer(bootstrap: &str, group: &str) -> rdkafka::consumer::BaseCon
         .unwrap()
 }
 
-/// The `sluice` binary under test: `$SLUICE_TEST_BIN` when set (a copy taken right
-/// after the build, for a `CARGO_TARGET_DIR` shared with other checkouts, which may
-/// rebuild `debug/sluice` from their own source mid-run), else cargo's.
-pub fn sluice_bin() -> PathBuf {
-    std::env::var_os("SLUICE_TEST_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
-}
-
 /// Runs `sluice` with `args` to completion, returning its status and stderr.
 pub fn run_to_end(args: &[&Path]) -> (ExitStatus, String) {
     let out = Command::new(sluice_bin())
