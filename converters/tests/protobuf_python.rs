@@ -6,8 +6,9 @@
 //! optional fields null and set, the change-event envelope and its key), under the default
 //! settings, `optional.for.nullables=true` and `wrapper.for.nullables=true`.
 //!
-//! The Python side (`protobuf_python.py`) does what a real consumer does: compiles the
-//! registry's `.proto` text with protoc (grpcio-tools) into the message class, and hands
+//! The Python side (`protobuf_python.py`, with the compiling shared with the worker's
+//! tests in `runtime/testkit/python/sluice_protobuf.py`) does what a real consumer does:
+//! compiles the registry's `.proto` text with protoc (grpcio-tools) into the message class, and hands
 //! the framed bytes to the deserializer, which fetches the writer schema by id in
 //! Confluent's `format=serialized` form and picks the message by the message indexes.
 //! The expected values are written out by hand in the JSON protobuf's own `MessageToDict`
@@ -443,6 +444,7 @@ fn python_decode(registry: &TestRegistry, records: &[Record]) -> Result<Vec<Json
     });
     let mut child = Command::new("python3")
         .args(["-c", DECODE])
+        .env("PYTHONPATH", sluice_testkit::python_helpers_path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

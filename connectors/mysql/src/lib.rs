@@ -10,7 +10,7 @@
 //! (consistent, chunked, resumable), [`replication`] (binlog reader), [`decode`] (row
 //! images), [`convert`] (values as Debezium represents them), [`schema`] (Connect schemas per
 //! table version), [`envelope`] (record shapes), [`offsets`], [`gtid`] (MySQL GTID sets),
-//! [`task`].
+//! [`task`]. The MySQL sink lives in [`sink`].
 
 pub mod checks;
 pub mod config;
@@ -24,6 +24,7 @@ pub mod offsets;
 pub mod output;
 pub mod replication;
 pub mod schema;
+pub mod sink;
 pub mod snapshot;
 pub mod task;
 

@@ -7,6 +7,12 @@
 //! HTTP call: two threads missing at once both ask, get the same answer, and store it
 //! twice, which is harmless. Caches are bounded (`max.schemas.per.subject`) by clearing
 //! when full, so a converter fed endless distinct schemas cannot grow without limit.
+//!
+//! TLS is ureq's rustls connector; the only choice made here is the root store (the
+//! truststore's CAs, else ureq's default of Mozilla's roots). A handshake failure is a
+//! transport error like a refused connection, but its cause is almost always the
+//! configuration, so the error's text gets a hint naming the key to change
+//! ([`tls_hint`]), found by the rustls error ureq carries rather than by its wording.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -63,6 +69,7 @@ impl RegistryClient {
             .timeout_connect(Some(Duration::from_secs(10)))
             .timeout_global(Some(Duration::from_secs(30)))
             .user_agent("sluice")
+            .tls_config(tls_config(settings))
             .build()
             .new_agent();
         let auth_headers = settings
@@ -198,8 +205,9 @@ impl RegistryClient {
             match self.send(endpoint, auth.as_deref(), method, path, body) {
                 Ok((status, text)) => return answer(endpoint, method, path, status, &text),
                 Err(e) => {
-                    tracing::warn!(url = %endpoint.base, method, path, error = %e, "schema registry request failed");
-                    last_error = e.to_string();
+                    let hint = tls_hint(&e, &self.settings);
+                    tracing::warn!(url = %endpoint.base, method, path, error = %e, hint, "schema registry request failed");
+                    last_error = format!("{e}{hint}");
                 }
             }
         }
@@ -246,6 +254,61 @@ impl RegistryClient {
         let status = response.status().as_u16();
         let text = response.body_mut().read_to_string()?;
         Ok((status, text))
+    }
+}
+
+/// ureq's TLS settings: rustls, trusting the truststore's CAs when there is one.
+fn tls_config(settings: &RegistrySettings) -> ureq::tls::TlsConfig {
+    let builder = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::Rustls);
+    match &settings.truststore {
+        Some(store) => builder
+            .root_certs(ureq::tls::RootCerts::new_with_certs(
+                &store
+                    .certificates
+                    .iter()
+                    .map(|der| ureq::tls::Certificate::from_der(der).to_owned())
+                    .collect::<Vec<_>>(),
+            ))
+            .build(),
+        None => builder.build(),
+    }
+}
+
+/// What to do about a failed TLS handshake (empty for any other transport error).
+pub(crate) fn tls_hint(e: &ureq::Error, settings: &RegistrySettings) -> String {
+    use rustls::CertificateError as C;
+    let tls = match e {
+        ureq::Error::Rustls(tls) => Some(tls),
+        ureq::Error::Io(io) => io
+            .get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        _ => None,
+    };
+    let Some(tls) = tls else {
+        return String::new();
+    };
+    let trusted = match &settings.truststore {
+        Some(store) => format!(
+            "the CA certificates in schema.registry.ssl.truststore.location ({})",
+            store.location
+        ),
+        None => "Mozilla's root certificates (schema.registry.ssl.truststore.location is not set)"
+            .to_owned(),
+    };
+    match tls {
+        rustls::Error::InvalidCertificate(C::UnknownIssuer | C::BadSignature) => format!(
+            "; the registry's TLS certificate is not signed by any of {trusted}: set schema.registry.ssl.truststore.location to a PEM file holding the CA certificate that signed it"
+        ),
+        rustls::Error::InvalidCertificate(C::NotValidForName | C::NotValidForNameContext { .. }) => {
+            "; the registry's TLS certificate does not name the host in schema.registry.url: use a host name (or IP address) the certificate lists in subjectAltName, or reissue the certificate with this one".to_owned()
+        }
+        rustls::Error::InvalidCertificate(other) => format!(
+            "; the registry's TLS certificate was refused ({other:?}), checked against {trusted}"
+        ),
+        rustls::Error::InvalidMessage(_) => {
+            "; the TLS handshake failed: is the registry serving https on this port? Use an http:// URL if it is not".to_owned()
+        }
+        _ => "; the TLS handshake with the registry failed".to_owned(),
     }
 }
 

@@ -11,8 +11,9 @@
 //!
 //! The wire protocol is Confluent's REST API (`POST /subjects/{s}/versions`,
 //! `POST /subjects/{s}`, `GET /subjects/{s}/versions/latest`, `GET /schemas/ids/{id}`),
-//! spoken over blocking HTTP/1.1 (`ureq`, no TLS: `https://` URLs are refused when the
-//! settings are parsed, naming the key and the value).
+//! spoken over blocking HTTP/1.1 (`ureq`), with TLS for `https://` URLs (rustls with the
+//! ring provider; Mozilla's roots, or the PEM file in
+//! `schema.registry.ssl.truststore.location`: see `settings`).
 
 mod client;
 mod error;
@@ -20,7 +21,7 @@ mod settings;
 
 pub use client::RegistryClient;
 pub use error::RegistryError;
-pub use settings::{config_keys, RegistrySettings};
+pub use settings::{config_keys, RegistrySettings, TrustStore};
 
 /// The kind of a registered schema (the registry's `schemaType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,6 +8,21 @@
 //! `basic.auth.credentials.source=USER_INFO`, or from each URL's `user:password@` part
 //! when it is `URL` (Confluent's default); either way the URL we send requests to has no
 //! user info in it and the password never reaches a log line (`Debug` hides it).
+//!
+//! TLS follows Confluent's `schema.registry.ssl.*` keys as far as rustls can honour them
+//! exactly, and refuses the rest when parsing rather than quietly doing something else:
+//! - `schema.registry.ssl.truststore.location` replaces the trusted roots (as a Java
+//!   truststore replaces the JVM's `cacerts`): without it https registries are checked
+//!   against Mozilla's roots (webpki-roots), with it only against the file's
+//!   certificates. The file is read and every certificate parsed here, once, so a wrong
+//!   path or a non-PEM file is a config error naming the key, not a handshake failure on
+//!   the first record. Java's JKS and PKCS12 stores are recognised by their first bytes
+//!   and refused with the command that converts them to PEM.
+//! - `schema.registry.ssl.endpoint.identification.algorithm` must be `https` (check the
+//!   host name, the default). Confluent's empty value turns off only the host name check;
+//!   ureq offers no such switch (its one knob, `disable_verification`, turns off every
+//!   check, chain and expiry included), so the empty value is refused rather than mapped
+//!   to something weaker than the user asked for.
 
 use std::time::Duration;
 
@@ -26,6 +41,31 @@ const MAX_SCHEMAS: &str = "max.schemas.per.subject";
 const KEY_STRATEGY: &str = "key.subject.name.strategy";
 const VALUE_STRATEGY: &str = "value.subject.name.strategy";
 const TOPIC_NAME_STRATEGY: &str = "io.confluent.kafka.serializers.subject.TopicNameStrategy";
+const TRUSTSTORE_LOCATION: &str = "schema.registry.ssl.truststore.location";
+const TRUSTSTORE_TYPE: &str = "schema.registry.ssl.truststore.type";
+const ENDPOINT_IDENTIFICATION: &str = "schema.registry.ssl.endpoint.identification.algorithm";
+
+const TO_PEM_JKS: &str = "keytool -list -rfc -keystore <truststore.jks> > ca.pem";
+const TO_PEM_PKCS12: &str = "openssl pkcs12 -in <truststore.p12> -nokeys -out ca.pem";
+
+fn check_truststore_type(name: &str) -> Result<(), String> {
+    if name.trim().eq_ignore_ascii_case("PEM") {
+        return Ok(());
+    }
+    Err(format!(
+        "only PEM truststores are supported; convert the truststore to a PEM file of CA certificates (JKS: `{TO_PEM_JKS}`, PKCS12: `{TO_PEM_PKCS12}`), point {TRUSTSTORE_LOCATION} at it and set {TRUSTSTORE_TYPE}=PEM or leave it out"
+    ))
+}
+
+fn check_endpoint_identification(name: &str) -> Result<(), String> {
+    if name.trim().eq_ignore_ascii_case("https") {
+        return Ok(());
+    }
+    if name.trim().is_empty() {
+        return Err("turning off only the host name check is not supported: the TLS client (ureq with rustls) can disable certificate verification only as a whole. Keep the default `https`, and reach the registry by a host name (or IP address) its certificate lists in subjectAltName, or reissue the certificate with that name".into());
+    }
+    Err("the only supported algorithm is `https` (check that the registry's certificate names the host in schema.registry.url)".into())
+}
 
 fn check_strategy(name: &str) -> Result<(), String> {
     match SubjectNameStrategy::from_class_name(name) {
@@ -43,7 +83,7 @@ pub fn config_keys(def: ConfigDef) -> ConfigDef {
     def.define(
         ConfigKey::new(URL, ConfigType::List)
             .importance(Importance::High)
-            .doc("Comma-separated list of URLs for Schema Registry instances that can be used to register or look up schemas. Only http:// URLs are supported.")
+            .doc("Comma-separated list of URLs for Schema Registry instances that can be used to register or look up schemas: http:// or https://.")
             .validator(Validator::NonEmpty),
     )
     .define(
@@ -104,12 +144,102 @@ pub fn config_keys(def: ConfigDef) -> ConfigDef {
             .doc("Determines how to construct the subject name under which the value schema is registered with the schema registry: TopicNameStrategy, RecordNameStrategy or TopicRecordNameStrategy.")
             .validator(Validator::Custom(check_strategy)),
     )
+    .define(
+        ConfigKey::new(TRUSTSTORE_LOCATION, ConfigType::String)
+            .optional()
+            .importance(Importance::High)
+            .doc("The location of the trust store file for https registry URLs: a PEM file of the CA certificates to trust (e.g. a private CA). When set, only these certificates are trusted; when not, the Mozilla root certificates are. JKS and PKCS12 trust stores are not supported: convert them to PEM.")
+    )
+    .define(
+        ConfigKey::new(TRUSTSTORE_TYPE, ConfigType::String)
+            .optional()
+            .importance(Importance::Medium)
+            .doc("The file format of the trust store file. Only PEM is supported; the file's contents are checked either way.")
+            .validator(Validator::Custom(check_truststore_type)),
+    )
+    .define(
+        ConfigKey::new(ENDPOINT_IDENTIFICATION, ConfigType::String)
+            .default("https")
+            .importance(Importance::Low)
+            .doc("The endpoint identification algorithm to validate the registry's host name against its certificate. Only https is supported: the empty value (no host name check) is refused.")
+            .validator(Validator::Custom(check_endpoint_identification)),
+    )
+}
+
+/// The CA certificates an https registry's certificate must chain to, read from
+/// `schema.registry.ssl.truststore.location`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TrustStore {
+    /// The file they were read from (for messages).
+    pub location: String,
+    /// Each certificate, DER-encoded; at least one, each a parsable X.509 certificate.
+    pub certificates: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TrustStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TrustStore")
+            .field("location", &self.location)
+            .field("certificates", &self.certificates.len())
+            .finish()
+    }
+}
+
+impl TrustStore {
+    /// Reads and checks a PEM file of CA certificates.
+    pub fn load(location: &str) -> Result<TrustStore, RegistryError> {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::CertificateDer;
+
+        let bad = |reason: String| RegistryError::Config {
+            key: TRUSTSTORE_LOCATION.into(),
+            value: location.to_owned(),
+            reason,
+        };
+        let bytes = std::fs::read(location)
+            .map_err(|e| bad(format!("cannot read the trust store file ({e}): give the path of a PEM file of CA certificates readable by the worker")))?;
+        if let Some(kind) = binary_store_kind(&bytes) {
+            return Err(bad(kind));
+        }
+        let mut certificates = Vec::new();
+        for (n, cert) in CertificateDer::pem_slice_iter(&bytes).enumerate() {
+            let cert = cert.map_err(|e| {
+                bad(format!("certificate #{} of the PEM file cannot be read ({e}): the file must hold -----BEGIN CERTIFICATE----- blocks", n + 1))
+            })?;
+            // The same check rustls makes when it builds its root store, made now so a
+            // broken certificate is reported here instead of being skipped silently.
+            rustls::RootCertStore::empty().add(cert.clone()).map_err(|e| {
+                bad(format!("certificate #{} of the PEM file is not a usable X.509 CA certificate ({e})", n + 1))
+            })?;
+            certificates.push(cert.as_ref().to_vec());
+        }
+        if certificates.is_empty() {
+            return Err(bad("the file holds no PEM certificate (no -----BEGIN CERTIFICATE----- block): give a PEM file of the CA certificates that sign the registry's certificate".into()));
+        }
+        Ok(TrustStore {
+            location: location.to_owned(),
+            certificates,
+        })
+    }
+}
+
+/// Names a Java key store by its first bytes, with how to convert it, or `None` for text.
+fn binary_store_kind(bytes: &[u8]) -> Option<String> {
+    let what = match bytes {
+        [0xFE, 0xED, 0xFE, 0xED, ..] => format!("the file is a JKS trust store; only PEM is supported: convert it with `{TO_PEM_JKS}`"),
+        [0xCE, 0xCE, 0xCE, 0xCE, ..] => format!("the file is a JCEKS trust store; only PEM is supported: convert it with `{TO_PEM_JKS}`"),
+        [0x30, ..] => format!("the file is binary DER, a PKCS12 trust store or a single DER certificate; only PEM is supported: convert it with `{TO_PEM_PKCS12}` (PKCS12) or `openssl x509 -inform der -in <cert.der> -out ca.pem` (DER)"),
+        _ => return None,
+    };
+    Some(format!(
+        "{what}, then point {TRUSTSTORE_LOCATION} at the PEM file"
+    ))
 }
 
 /// One registry URL: where requests go, and the Basic Auth user info to send there.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RegistryEndpoint {
-    /// `http://host:port[/path]`, without user info or a trailing slash.
+    /// `http[s]://host:port[/path]`, without user info or a trailing slash.
     pub base: String,
     /// `user:password`, when Basic Auth is on.
     pub user_info: Option<String>,
@@ -143,6 +273,8 @@ pub struct RegistrySettings {
     pub value_subject_strategy: SubjectNameStrategy,
     /// Whether the converter serializes keys (`converter.type=key`).
     pub is_key: bool,
+    /// The CAs trusted for https registries; `None` trusts Mozilla's roots.
+    pub truststore: Option<TrustStore>,
 }
 
 impl RegistrySettings {
@@ -204,6 +336,10 @@ impl RegistrySettings {
                 reason: "give at least one registry URL, e.g. http://localhost:8081".into(),
             });
         }
+        let truststore = match parsed.string(TRUSTSTORE_LOCATION).map(str::trim) {
+            Some(location) if !location.is_empty() => Some(TrustStore::load(location)?),
+            _ => None,
+        };
         let ttl = parsed.long(LATEST_TTL);
         Ok(RegistrySettings {
             endpoints,
@@ -214,6 +350,7 @@ impl RegistrySettings {
             key_subject_strategy: strategy(KEY_STRATEGY)?,
             value_subject_strategy: strategy(VALUE_STRATEGY)?,
             is_key: config.get("converter.type").map(String::as_str) == Some("key"),
+            truststore,
         })
     }
 
@@ -233,7 +370,7 @@ impl RegistrySettings {
     }
 }
 
-/// Splits `http://user:pass@host:port/path/` into `http://host:port/path` and the
+/// Splits `http[s]://user:pass@host:port/path/` into `http[s]://host:port/path` and the
 /// percent-decoded `user:pass`.
 fn split_url(url: &str) -> Result<(String, Option<String>), RegistryError> {
     let bad = |reason: &str| RegistryError::Config {
@@ -241,12 +378,12 @@ fn split_url(url: &str) -> Result<(String, Option<String>), RegistryError> {
         value: redact(url),
         reason: reason.into(),
     };
-    let Some(rest) = url.strip_prefix("http://") else {
-        if url.starts_with("https://") {
-            return Err(bad("https is not supported by this build (it has no TLS library); use an http:// URL, e.g. a TLS-terminating proxy on localhost"));
-        }
+    let Some((scheme, rest)) = ["http", "https"]
+        .into_iter()
+        .find_map(|scheme| Some((scheme, url.strip_prefix(scheme)?.strip_prefix("://")?)))
+    else {
         return Err(bad(
-            "a registry URL must start with http://, e.g. http://localhost:8081",
+            "a registry URL must start with http:// or https://, e.g. http://localhost:8081",
         ));
     };
     let (authority, path) = match rest.find('/') {
@@ -260,7 +397,7 @@ fn split_url(url: &str) -> Result<(String, Option<String>), RegistryError> {
     if host.is_empty() {
         return Err(bad("the URL has no host"));
     }
-    let base = format!("http://{host}{}", path.trim_end_matches('/'));
+    let base = format!("{scheme}://{host}{}", path.trim_end_matches('/'));
     Ok((base, user_info.filter(|u| !u.is_empty())))
 }
 

@@ -149,12 +149,134 @@ fn url_source_takes_user_info_from_each_url() -> anyhow::Result<()> {
 }
 
 #[test]
-fn https_is_refused_naming_key_and_value() {
-    let msg = err_text(&[("schema.registry.url", "https://user:secret@reg:8081")]);
-    assert!(msg.contains("schema.registry.url"), "{msg}");
-    assert!(msg.contains("https://[hidden]@reg:8081"), "{msg}");
-    assert!(msg.contains("https is not supported"), "{msg}");
-    assert!(!msg.contains("secret"), "{msg}");
+fn https_urls_are_accepted_with_mozillas_roots_by_default() -> anyhow::Result<()> {
+    let s = RegistrySettings::from_config(&config(&[(
+        "schema.registry.url",
+        "https://user:secret@reg.example:8081/",
+    )]))?;
+    assert_eq!(s.endpoints[0].base, "https://reg.example:8081");
+    assert_eq!(s.endpoints[0].user_info.as_deref(), Some("user:secret"));
+    assert_eq!(s.truststore, None);
+    Ok(())
+}
+
+/// A file under a fresh temporary directory holding `bytes`.
+fn file_with(bytes: &[u8]) -> anyhow::Result<(tempfile::TempDir, String)> {
+    let dir = tempfile::tempdir()?;
+    let path = dir.path().join("truststore");
+    std::fs::write(&path, bytes)?;
+    let path = path
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("non-UTF-8 temp path"))?
+        .to_owned();
+    Ok((dir, path))
+}
+
+fn truststore_error(bytes: &[u8]) -> anyhow::Result<String> {
+    let (_dir, path) = file_with(bytes)?;
+    let msg = err_text(&[
+        ("schema.registry.url", "https://reg:8081"),
+        ("schema.registry.ssl.truststore.location", &path),
+    ]);
+    assert!(
+        msg.contains("schema.registry.ssl.truststore.location"),
+        "{msg}"
+    );
+    assert!(msg.contains(&path), "names the file: {msg}");
+    Ok(msg)
+}
+
+#[test]
+fn a_pem_truststore_is_read_when_parsed() -> anyhow::Result<()> {
+    let first = rcgen::generate_simple_self_signed(vec!["ca-one".to_owned()])?;
+    let second = rcgen::generate_simple_self_signed(vec!["ca-two".to_owned()])?;
+    let pem = format!("# two CAs\n{}{}", first.cert.pem(), second.cert.pem());
+    let (_dir, path) = file_with(pem.as_bytes())?;
+    let s = RegistrySettings::from_config(&config(&[
+        ("schema.registry.url", "https://reg:8081"),
+        ("schema.registry.ssl.truststore.location", &path),
+        ("schema.registry.ssl.truststore.type", "PEM"),
+    ]))?;
+    let store = s
+        .truststore
+        .ok_or_else(|| anyhow::anyhow!("no truststore"))?;
+    assert_eq!(store.location, path);
+    assert_eq!(
+        store.certificates,
+        [first.cert.der().to_vec(), second.cert.der().to_vec()]
+    );
+    Ok(())
+}
+
+#[test]
+fn java_truststores_are_refused_with_how_to_convert_them() -> anyhow::Result<()> {
+    let msg = truststore_error(&[0xFE, 0xED, 0xFE, 0xED, 0, 0, 0, 2])?;
+    assert!(
+        msg.contains("JKS trust store; only PEM is supported"),
+        "{msg}"
+    );
+    assert!(msg.contains("keytool -list -rfc"), "{msg}");
+    let msg = truststore_error(&[0x30, 0x82, 0x0A, 0x1B, 0x02, 0x01, 0x03])?;
+    assert!(msg.contains("PKCS12"), "{msg}");
+    assert!(msg.contains("openssl pkcs12"), "{msg}");
+
+    let msg = err_text(&[
+        ("schema.registry.url", "https://reg:8081"),
+        ("schema.registry.ssl.truststore.type", "JKS"),
+    ]);
+    assert!(msg.contains("schema.registry.ssl.truststore.type"), "{msg}");
+    assert!(msg.contains("only PEM truststores are supported"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn unusable_truststore_files_are_config_errors() -> anyhow::Result<()> {
+    let msg = truststore_error(b"just some text\n")?;
+    assert!(msg.contains("holds no PEM certificate"), "{msg}");
+    let msg = truststore_error(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")?;
+    assert!(msg.contains("certificate #1"), "{msg}");
+    assert!(msg.contains("not a usable X.509 CA certificate"), "{msg}");
+
+    let msg = err_text(&[
+        ("schema.registry.url", "https://reg:8081"),
+        (
+            "schema.registry.ssl.truststore.location",
+            "/nonexistent/ca.pem",
+        ),
+    ]);
+    assert!(
+        msg.contains("schema.registry.ssl.truststore.location"),
+        "{msg}"
+    );
+    assert!(msg.contains("/nonexistent/ca.pem"), "{msg}");
+    assert!(msg.contains("cannot read the trust store file"), "{msg}");
+    Ok(())
+}
+
+#[test]
+fn host_name_checking_cannot_be_turned_off() -> anyhow::Result<()> {
+    let msg = err_text(&[
+        ("schema.registry.url", "https://reg:8081"),
+        ("schema.registry.ssl.endpoint.identification.algorithm", ""),
+    ]);
+    assert!(
+        msg.contains("schema.registry.ssl.endpoint.identification.algorithm"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("turning off only the host name check is not supported"),
+        "{msg}"
+    );
+    assert!(msg.contains("subjectAltName"), "{msg}");
+    let s = RegistrySettings::from_config(&config(&[
+        ("schema.registry.url", "https://reg:8081"),
+        (
+            "schema.registry.ssl.endpoint.identification.algorithm",
+            "HTTPS",
+        ),
+    ]))?;
+    assert_eq!(s.endpoints[0].base, "https://reg:8081");
+    Ok(())
 }
 
 #[test]
@@ -162,7 +284,7 @@ fn bad_settings_say_what_to_do() {
     let msg = err_text(&[]);
     assert!(msg.contains("schema.registry.url"), "{msg}");
     let msg = err_text(&[("schema.registry.url", "localhost:8081")]);
-    assert!(msg.contains("must start with http://"), "{msg}");
+    assert!(msg.contains("must start with http:// or https://"), "{msg}");
     let msg = err_text(&[
         ("schema.registry.url", "http://a:1"),
         ("basic.auth.credentials.source", "USER_INFO"),
@@ -196,6 +318,9 @@ fn config_keys_declare_every_key_with_a_doc() {
         "max.schemas.per.subject",
         "key.subject.name.strategy",
         "value.subject.name.strategy",
+        "schema.registry.ssl.truststore.location",
+        "schema.registry.ssl.truststore.type",
+        "schema.registry.ssl.endpoint.identification.algorithm",
     ] {
         let k = def.key(key).unwrap_or_else(|| panic!("{key} declared"));
         assert!(!k.doc.is_empty(), "{key} has a doc");

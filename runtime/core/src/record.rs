@@ -65,7 +65,7 @@ impl PartialEq for SourceOffset {
 }
 
 /// A value with its (optional, for schemaless data) schema.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SchemaAndValue {
     /// The schema; `None` for schemaless data.
     pub schema: Option<SchemaRef>,
@@ -150,8 +150,9 @@ impl Headers {
     }
 }
 
-/// The parts of a record every stage sees (Kafka Connect's `ConnectRecord`).
-#[derive(Debug, Clone, PartialEq)]
+/// The parts of a record every stage sees (Kafka Connect's `ConnectRecord`). The
+/// default is an empty record: no topic, null key and value.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Record {
     /// Kafka topic.
     pub topic: String,

@@ -214,8 +214,9 @@ impl Struct {
 }
 
 /// A value of any Kafka Connect type.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub enum Value {
+    #[default]
     Null,
     Int8(i8),
     Int16(i16),

@@ -10,6 +10,9 @@
 //! - [`MariaDb`]: MariaDB with a row-based binlog and a replication user.
 //! - [`SecantusDb`]: a MongoDB-wire server with change streams.
 //!
+//! Python helpers the tests share live in `python/` ([`python_helpers_dir`]); a test
+//! that runs a Python consumer puts them on its `PYTHONPATH` ([`python_helpers_path`]).
+//!
 //! `scripts/test-env.sh` installs everything; programs are found through the
 //! environment variables it prints, then in its Python venv (`target/test-env/venv`,
 //! or `$SLUICE_ENV_DIR/venv`), then on the system. Environment variables can also name
@@ -25,7 +28,7 @@ mod process;
 mod secantus;
 
 pub use broker::KafkaBroker;
-pub use locate::python_with;
+pub use locate::{python_helpers_dir, python_helpers_path, python_with};
 pub use mariadb::MariaDb;
 pub use process::{free_port, wait_until, POLL_INTERVAL, START_TIMEOUT};
 pub use secantus::SecantusDb;

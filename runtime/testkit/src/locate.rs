@@ -119,6 +119,21 @@ pub fn python_with(module: &str) -> OsString {
         .unwrap_or_else(|| missing(&format!("a Python with the `{module}` package")))
 }
 
+/// The directory of the Python modules Sluice's tests share (`runtime/testkit/python`,
+/// e.g. `sluice_protobuf`, which compiles a registry's Protobuf schemas into message
+/// classes).
+pub fn python_helpers_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
+}
+
+/// A `PYTHONPATH` value that finds [`python_helpers_dir`]'s modules first, then whatever
+/// the inherited `PYTHONPATH` holds: set it on a Python child that imports them.
+pub fn python_helpers_path() -> OsString {
+    let inherited = env::var_os("PYTHONPATH").unwrap_or_default();
+    env::join_paths(std::iter::once(python_helpers_dir()).chain(env::split_paths(&inherited)))
+        .unwrap_or_else(|e| panic!("PYTHONPATH cannot hold {:?}: {e}", python_helpers_dir()))
+}
+
 /// Panics explaining that `what` is missing and how to install it.
 pub(crate) fn missing(what: &str) -> ! {
     panic!("{what} not found; {INSTALL_HINT}")

@@ -63,12 +63,18 @@ impl SecantusDb {
     /// `python -m secantus` with the test venv's Python or `python3`, whichever has the
     /// `secantusdb` package.
     pub fn start() -> Self {
+        Self::start_with_config("")
+    }
+
+    /// Starts SecantusDB with `toml` as its `secantusd.toml`, e.g. `"[oplog]\nmax_entries =
+    /// 50\n"` for an oplog that forgets quickly (resume-token history lost, error 286).
+    pub fn start_with_config(toml: &str) -> Self {
         let launcher = Launcher::get();
         let dir = ServerDir::new("secantus");
-        // An explicit (empty) config file stops SecantusDB from picking up a
+        // An explicit config file (empty by default) stops SecantusDB from picking up a
         // secantusd.toml from the working directory, ~/.secantus or /etc/secantus.
         let config = dir.path().join("secantusd.toml");
-        fs::write(&config, "").expect("writing an empty secantusd.toml");
+        fs::write(&config, toml).expect("writing secantusd.toml");
         let (port, server) = on_free_port("secantus", |port| {
             let mut command = Command::new(&launcher.program);
             command

@@ -17,6 +17,9 @@ pub fn producer_config(
         .set("client.id", client_id)
         .set("enable.idempotence", "true")
         .set("acks", "all")
+        // The Java producer's partitioner: a key lands in the partition Kafka Connect
+        // would have chosen (librdkafka's default hashes keys with CRC32 instead).
+        .set("partitioner", "murmur2_random")
         .set("linger.ms", "5")
         // Every Kafka client decompresses lz4 transparently; JSON change events shrink
         // several times, which is most of the end-to-end throughput. `producer.compression.type`
@@ -78,5 +81,75 @@ fn prefixed(map: &ConfigMap, prefix: &str) -> ConfigMap {
 fn apply(c: &mut ClientConfig, settings: &ConfigMap) {
     for (k, v) in settings {
         c.set(k, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use rdkafka::mocking::MockCluster;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+    use super::*;
+
+    /// Keys land where the Java producer (and so Kafka Connect) puts them:
+    /// `toPositive(murmur2(key)) % partitions`, with murmur2 values from Kafka's
+    /// `UtilsTest.testMurmur2`.
+    #[test]
+    fn keys_are_partitioned_as_the_java_producer_does() {
+        let cluster = MockCluster::new(1).expect("mock cluster");
+        cluster
+            .create_topic("t", 16, 1)
+            .expect("topic with 16 partitions");
+        let mut props = ConfigMap::new();
+        props.insert("bootstrap.servers".into(), cluster.bootstrap_servers());
+        props.insert("offset.storage.file.filename".into(), "unused".into());
+        let worker = WorkerConfig::parse(&props).expect("worker config");
+        let producer: BaseProducer = producer_config(&worker, &ConfigMap::new(), "test")
+            .create()
+            .expect("producer");
+        let java_murmur2: [(&str, i32); 6] = [
+            ("21", -973_932_308),
+            ("foobar", -790_332_482),
+            ("a-little-bit-long-string", -985_981_536),
+            ("a-little-bit-longer-string", -1_486_304_829),
+            (
+                "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58_897_971,
+            ),
+            ("abc", 479_470_107),
+        ];
+        for (key, _) in java_murmur2 {
+            producer
+                .send(BaseRecord::<str, str>::to("t").key(key).payload("v"))
+                .map_err(|(e, _)| e)
+                .expect("send");
+        }
+        producer.flush(Duration::from_secs(10)).expect("flush");
+        // The partition each record went to, read back from the mock broker.
+        let consumer: rdkafka::consumer::BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", cluster.bootstrap_servers())
+            .set("group.id", "check")
+            .set("auto.offset.reset", "earliest")
+            .create()
+            .expect("consumer");
+        rdkafka::consumer::Consumer::subscribe(&consumer, &["t"]).expect("subscribe");
+        let mut seen = std::collections::BTreeMap::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while seen.len() < java_murmur2.len() && std::time::Instant::now() < deadline {
+            if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+                use rdkafka::Message;
+                let key = String::from_utf8(m.key().unwrap_or_default().to_vec()).expect("key");
+                seen.insert(key, m.partition());
+            }
+        }
+        for (key, hash) in java_murmur2 {
+            assert_eq!(
+                seen.get(key),
+                Some(&((hash & 0x7fff_ffff) % 16)),
+                "partition of key {key}"
+            );
+        }
     }
 }

@@ -58,15 +58,8 @@ async fn shutdown_signal() {
 }
 
 fn main() -> ExitCode {
-    use std::io::IsTerminal as _;
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,rdkafka=warn")),
-        )
-        .init();
+    let directives = std::env::var("SLUICE_LOG").unwrap_or_else(|_| "info,rdkafka=warn".to_owned());
+    sluice_worker::logging::init(&directives);
     let cli = Cli::parse();
     let runtime = || {
         tokio::runtime::Builder::new_multi_thread()

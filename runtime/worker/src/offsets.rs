@@ -189,6 +189,47 @@ impl FileOffsetStore {
         if !changed {
             return Ok(());
         }
+        self.write_all(&entries)
+    }
+
+    /// Sets (`Some`) or removes (`None`) the offsets of `connector`'s partitions and
+    /// writes the file: `PATCH /connectors/{n}/offsets`.
+    pub fn alter(
+        &self,
+        connector: &str,
+        offsets: impl IntoIterator<Item = (OffsetMap, Option<OffsetMap>)>,
+    ) -> Result<(), OffsetError> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        for (partition, offset) in offsets {
+            let key = entry_key(connector, &partition);
+            match offset {
+                Some(offset) => {
+                    entries.insert(
+                        key,
+                        Entry {
+                            connector: connector.to_owned(),
+                            partition,
+                            offset,
+                        },
+                    );
+                }
+                None => {
+                    entries.remove(&key);
+                }
+            }
+        }
+        self.write_all(&entries)
+    }
+
+    /// Removes every offset of `connector` and writes the file:
+    /// `DELETE /connectors/{n}/offsets`.
+    pub fn reset(&self, connector: &str) -> Result<(), OffsetError> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.retain(|_, e| e.connector != connector);
+        self.write_all(&entries)
+    }
+
+    fn write_all(&self, entries: &BTreeMap<String, Entry>) -> Result<(), OffsetError> {
         let list: Vec<Json> = entries
             .values()
             .map(|e| json!([[e.connector, e.partition], e.offset]))
@@ -256,6 +297,41 @@ mod tests {
             vec![(map(json!({"filename": "a"})), map(json!({"position": 20})))]
         );
         assert!(again.offsets_for("other").is_empty());
+    }
+
+    #[test]
+    fn alter_sets_and_removes_and_reset_keeps_other_connectors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("connect.offsets");
+        let store = FileOffsetStore::open(&path).expect("open");
+        let (a, b) = (map(json!({"filename": "a"})), map(json!({"filename": "b"})));
+        store
+            .commit("src", [(a.clone(), map(json!({"position": 10})))])
+            .expect("commit");
+        store
+            .commit("other", [(a.clone(), map(json!({"position": 5})))])
+            .expect("commit");
+        store
+            .alter(
+                "src",
+                [
+                    (a.clone(), None),
+                    (b.clone(), Some(map(json!({"position": 3})))),
+                ],
+            )
+            .expect("alter");
+        let again = FileOffsetStore::open(&path).expect("reopen");
+        assert_eq!(
+            again.offsets_for("src"),
+            vec![(b, map(json!({"position": 3})))]
+        );
+        again.reset("src").expect("reset");
+        let again = FileOffsetStore::open(&path).expect("reopen");
+        assert!(again.offsets_for("src").is_empty());
+        assert_eq!(
+            again.offsets_for("other"),
+            vec![(a, map(json!({"position": 5})))]
+        );
     }
 
     #[test]

@@ -101,6 +101,27 @@ pub static PLUGINS: &[Plugin] = &[
         },
     },
     Plugin {
+        info: sluice_connector_mysql::sink::INFO,
+        factory: Factory::Sink {
+            connector: || Box::<sluice_connector_mysql::sink::MySqlSinkConnector>::default(),
+            task: || Box::<sluice_connector_mysql::sink::MySqlSinkTask>::default(),
+        },
+    },
+    Plugin {
+        info: sluice_connector_mongodb::INFO,
+        factory: Factory::Source {
+            connector: || Box::<sluice_connector_mongodb::MongoSourceConnector>::default(),
+            task: || Box::<sluice_connector_mongodb::MongoSourceTask>::default(),
+        },
+    },
+    Plugin {
+        info: sluice_connector_mongodb::SINK_INFO,
+        factory: Factory::Sink {
+            connector: || Box::<sluice_connector_mongodb::MongoSinkConnector>::default(),
+            task: || Box::<sluice_connector_mongodb::MongoSinkTask>::default(),
+        },
+    },
+    Plugin {
         info: datagen::INFO,
         factory: Factory::Source {
             connector: || Box::<datagen::DatagenConnector>::default(),

@@ -7,9 +7,10 @@ use std::time::Duration;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::config::{
-    read_connector_file, read_worker_file, validate_connector, ConnectorConfig, WorkerConfig,
+    read_connector_file, read_connector_initial_state, read_worker_file, validate_connector,
+    ConnectorConfig, WorkerConfig,
 };
-use crate::herder::Herder;
+use crate::herder::{StandaloneHerder, TargetState};
 use crate::kafka;
 use crate::offsets::FileOffsetStore;
 
@@ -64,27 +65,29 @@ pub enum StartError {
 }
 
 /// Reads and validates every file before anything starts, so a bad file changes nothing.
+/// Each connector comes with its KIP-980 `initial_state` (RUNNING when the file has none).
 pub fn load(
     worker_file: &Path,
     connector_files: &[PathBuf],
-) -> Result<(WorkerConfig, Vec<ConnectorConfig>), StartError> {
+) -> Result<(WorkerConfig, Vec<(ConnectorConfig, TargetState)>), StartError> {
     let worker_props = read_worker_file(worker_file)?;
     let worker = WorkerConfig::parse(&worker_props).map_err(|errors| StartError::Worker {
         path: worker_file.display().to_string(),
         errors,
     })?;
-    let mut connectors: Vec<ConnectorConfig> = Vec::new();
+    let mut connectors: Vec<(ConnectorConfig, TargetState)> = Vec::new();
     for path in connector_files {
         let props = read_connector_file(path)?;
+        let initial_state = read_connector_initial_state(path)?.unwrap_or(TargetState::Started);
         let (infos, parsed) = validate_connector(&props, &worker);
         let parsed = parsed.ok_or_else(|| StartError::Connector {
             path: path.display().to_string(),
             errors: infos.errors(),
         })?;
-        if connectors.iter().any(|c| c.name == parsed.name) {
+        if connectors.iter().any(|(c, _)| c.name == parsed.name) {
             return Err(StartError::DuplicateName(parsed.name));
         }
-        connectors.push(parsed);
+        connectors.push((parsed, initial_state));
     }
     Ok((worker, connectors))
 }
@@ -115,7 +118,7 @@ fn cluster_id(worker: &WorkerConfig) -> Option<String> {
 /// Runs standalone mode until `shutdown` resolves, then stops gracefully.
 pub async fn run(
     worker: WorkerConfig,
-    connectors: Vec<ConnectorConfig>,
+    connectors: Vec<(ConnectorConfig, TargetState)>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), StartError> {
     let offsets = Arc::new(FileOffsetStore::open(&worker.offset_file)?);
@@ -138,7 +141,12 @@ pub async fn run(
         .await
         .ok()
         .flatten();
-    let herder = Arc::new(Herder::new(worker, local.to_string(), offsets, cluster));
+    let herder = Arc::new(StandaloneHerder::new(
+        worker,
+        local.to_string(),
+        offsets,
+        cluster,
+    ));
     let app = crate::rest::router(herder.clone());
     let (rest_stop_tx, rest_stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(async move {
@@ -150,9 +158,9 @@ pub async fn run(
     });
     tracing::info!(address = %local, "REST API listening");
     let mut started = Ok(());
-    for c in connectors {
+    for (c, initial_state) in connectors {
         let name = c.name.clone();
-        if let Err(source) = herder.start_connector(c).await {
+        if let Err(source) = herder.start_connector(c, initial_state).await {
             started = Err(StartError::Start { name, source });
             break;
         }

@@ -1,6 +1,7 @@
 //! Consumers nobody here wrote read Sluice's Avro: a MariaDB table with every type of the
 //! MySQL type table goes through the `sluice` binary (snapshot, then an insert, an update,
-//! a delete and an all-NULL insert streamed) with `key.converter` / `value.converter` =
+//! a delete and an all-NULL insert streamed: `common/all_types.rs`, shared with the
+//! Protobuf twin `mysql_protobuf_python.rs`) with `key.converter` / `value.converter` =
 //! `io.confluent.connect.avro.AvroConverter` and no `schema.registry.url`, so the
 //! converters use the worker's built-in registry (`schema.registry.listener`). Then
 //! Python's confluent-kafka `Consumer` + `AvroDeserializer`, with its
@@ -19,43 +20,12 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use common::*;
+use common::all_types::{run_all_types, TOPIC};
 use serde_json::{json, Value as Json};
-use sluice_testkit::MariaDb;
 
-const TOPIC: &str = "dbserver1.inv.all_types";
 const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
-
-/// The table of connectors/mysql/tests/all_types.rs.
-const TABLE: &str = "CREATE DATABASE inv;
-CREATE TABLE inv.all_types (
-  id INT NOT NULL PRIMARY KEY,
-  c_tinyint TINYINT, c_tinyint_u TINYINT UNSIGNED,
-  c_smallint SMALLINT, c_smallint_u SMALLINT UNSIGNED,
-  c_mediumint MEDIUMINT, c_mediumint_u MEDIUMINT UNSIGNED,
-  c_int INT, c_int_u INT UNSIGNED,
-  c_bigint BIGINT, c_bigint_u BIGINT UNSIGNED,
-  c_decimal DECIMAL(10,2), c_float FLOAT, c_double DOUBLE,
-  c_bit1 BIT(1), c_bit12 BIT(12),
-  c_char CHAR(5), c_varchar VARCHAR(50), c_text TEXT,
-  c_binary BINARY(4), c_varbinary VARBINARY(10), c_blob BLOB,
-  c_date DATE, c_time TIME(3), c_datetime DATETIME, c_datetime6 DATETIME(6),
-  c_timestamp TIMESTAMP(3) NULL, c_year YEAR,
-  c_enum ENUM('small','medium','large'), c_set SET('a','b','c'),
-  c_json JSON, c_geometry GEOMETRY
-) CHARACTER SET utf8mb4;";
-
-fn values(id: i32) -> String {
-    format!(
-        "({id}, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295,
-          -9223372036854775808, 18446744073709551615, 12345678.90, 1.5, 2.25, b'1', b'101000000001',
-          'abc', 'héllo wörld', 'some text', 'ab', x'00ff', x'deadbeef',
-          '2024-02-29', '-01:02:03.456', '2024-01-02 03:04:05', '2024-01-02 03:04:05.123456',
-          '2024-01-02 03:04:05.123', 2024, 'medium', 'a,c', '{{\"k\": [1, 2]}}', ST_GeomFromText('POINT(1 2)'))"
-    )
-}
 
 /// Bytes as `avro_consume.py` prints them: fastavro decoded a Python `bytes`.
 fn bytes(base64: &str) -> Json {
@@ -196,65 +166,11 @@ fn consume_with_python(bootstrap: &str, registry_url: &str, count: usize) -> (Ve
 #[test]
 fn python_avro_deserializer_reads_every_mysql_type_through_the_built_in_registry() {
     let t0 = Instant::now();
-    let broker = KafkaBroker::start();
-    let db = MariaDb::start();
-    db.sql(TABLE);
-    db.sql(&format!(
-        "SET time_zone = '+00:00'; INSERT INTO inv.all_types VALUES {};",
-        values(1)
-    ));
-
-    let dir = tempfile::tempdir().unwrap();
-    let dir = dir.path();
-    let (port, registry_port) = (free_port(), free_port());
-    worker_properties(
-        dir,
-        broker.bootstrap(),
-        port,
-        &format!("schema.registry.listener=http://127.0.0.1:{registry_port}\n"),
-    );
     // The Avro converters are the connector's, with no schema.registry.url.
-    let connector = write(
-        dir,
-        "mysql.json",
-        &format!(
-            r#"{{"name": "avro", "config": {{
-                "connector.class": "io.debezium.connector.mysql.MySqlConnector",
-                "database.hostname": "{}", "database.port": "{}",
-                "database.user": "{}", "database.password": "{}",
-                "database.server.id": "5611", "topic.prefix": "dbserver1",
-                "table.include.list": "inv\\.all_types",
-                "key.converter": "{AVRO}", "value.converter": "{AVRO}"}}}}"#,
-            db.host(),
-            db.port(),
-            db.user(),
-            db.password()
-        ),
-    );
-    let mut worker = Worker::start(dir, port, std::slice::from_ref(&connector));
-    wait_until(Duration::from_secs(60), "the snapshot to finish", || {
-        let Some((_, body)) = http(port, "GET", "/connectors/avro/status", None) else {
-            let exit = worker.child.as_mut().map(|c| c.try_wait());
-            panic!(
-                "the worker stopped answering (exit: {exit:?}):\n{}",
-                worker.log_text()
-            );
-        };
-        assert!(!body.contains("FAILED"), "{body}\n{}", worker.log_text());
-        body.contains(r#""phase":"streaming""#)
-    });
-    db.sql(&format!(
-        "SET time_zone = '+00:00';
-         INSERT INTO inv.all_types VALUES {};
-         UPDATE inv.all_types SET c_varchar = 'changed' WHERE id = 2;
-         DELETE FROM inv.all_types WHERE id = 2;
-         INSERT INTO inv.all_types (id) VALUES (3);",
-        values(2)
-    ));
-
+    let pipeline = run_all_types(AVRO);
     // r 1; c 2, u 2, d 2 and its tombstone; c 3.
-    let registry_url = format!("http://127.0.0.1:{registry_port}");
-    let (records, schemas) = consume_with_python(broker.bootstrap(), &registry_url, 6);
+    let (records, schemas) =
+        consume_with_python(pipeline.broker.bootstrap(), &pipeline.registry_url(), 6);
     let consumed_at = t0.elapsed();
 
     let key = |id: i32| json!({"id": id});
@@ -329,8 +245,8 @@ fn python_avro_deserializer_reads_every_mysql_type_through_the_built_in_registry
         (format!("{TOPIC}-key"), &key_id),
         (format!("{TOPIC}-value"), &value_id),
     ] {
-        let (status, body) = http(
-            registry_port,
+        let (status, body) = common::http(
+            pipeline.registry_port,
             "GET",
             &format!("/subjects/{subject}/versions/latest"),
             None,
@@ -340,7 +256,7 @@ fn python_avro_deserializer_reads_every_mysql_type_through_the_built_in_registry
         let latest: Json = serde_json::from_str(&body).unwrap();
         assert_eq!(&latest["id"], id, "{subject}: {body}");
     }
-    drop(worker);
+    drop(pipeline);
     eprintln!(
         "6 records decoded by confluent-kafka's AvroDeserializer {consumed_at:?} after the start"
     );

@@ -125,6 +125,9 @@ struct Settings {
 struct Live {
     store: Store<HostState>,
     bindings: Transformer,
+    /// The table slot each call's record is moved into (one slot for the instance's
+    /// life: no table entry is created per record).
+    slot: Resource<Record>,
 }
 
 impl WasmTransform {
@@ -166,8 +169,17 @@ impl WasmTransform {
                 return Err(ConnectError::Fatal(format!("cannot instantiate: {why}")));
             }
         };
+        let slot = store
+            .data_mut()
+            .table
+            .push(Record::default())
+            .map_err(|e| ConnectError::Fatal(format!("resource table: {e}")))?;
         match bindings.call_init(&mut store, &s.config) {
-            Ok(Ok(())) => Ok(Live { store, bindings }),
+            Ok(Ok(())) => Ok(Live {
+                store,
+                bindings,
+                slot,
+            }),
             Ok(Err(msg)) => Err(ConnectError::Fatal(format!(
                 "WASM transform {} refused its config: {msg}",
                 s.name
@@ -191,13 +203,19 @@ impl WasmTransform {
         let state = live.store.data_mut();
         state.last_error = None;
         state.limits.memory_denied = false;
-        let msg = state
-            .table
-            .push(record)
-            .map_err(|e| ConnectError::Fatal(format!("resource table: {e}")))?;
-        let borrowed = Resource::<Record>::new_borrow(msg.rep());
+        let rep = live.slot.rep();
+        match state.table.get_mut(&live.slot) {
+            Ok(slot) => *slot = record,
+            Err(e) => return Err(ConnectError::Fatal(format!("resource table: {e}"))),
+        }
+        let borrowed = Resource::<Record>::new_borrow(rep);
         let result = live.bindings.call_apply(&mut live.store, borrowed);
-        let record = live.store.data_mut().table.delete(msg);
+        let record = live
+            .store
+            .data_mut()
+            .table
+            .get_mut(&live.slot)
+            .map(std::mem::take);
         match (result, record) {
             (Ok(Ok(Verdict::Keep)), Ok(record)) => Ok(Some(record)),
             (Ok(Ok(Verdict::Drop)), Ok(_)) => Ok(None),

@@ -121,6 +121,32 @@ pub fn read_connector_file(path: &Path) -> Result<ConfigMap, FileError> {
     }
 }
 
+/// KIP-980's `initial_state` of a connector file in Kafka Connect's
+/// `{"name", "config", "initial_state"}` form; `None` when absent (or not that form).
+pub fn read_connector_initial_state(
+    path: &Path,
+) -> Result<Option<crate::herder::TargetState>, FileError> {
+    let Parsed::Json(obj) = parse(path)? else {
+        return Ok(None);
+    };
+    if !obj.contains_key("config") {
+        return Ok(None);
+    }
+    match obj.get("initial_state") {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(crate::herder::TargetState::from_initial_state)
+            .map(Some)
+            .ok_or_else(|| FileError {
+                path: path.display().to_string(),
+                reason: format!(
+                    "\"initial_state\" is {v}; use \"RUNNING\", \"PAUSED\" or \"STOPPED\""
+                ),
+            }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

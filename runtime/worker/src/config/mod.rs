@@ -7,5 +7,5 @@ mod files;
 mod worker;
 
 pub use connector::{framework_def, validate_connector, ConnectorConfig, ErrorTolerance};
-pub use files::{read_connector_file, read_worker_file, FileError};
+pub use files::{read_connector_file, read_connector_initial_state, read_worker_file, FileError};
 pub use worker::{worker_def, WorkerConfig};

@@ -100,6 +100,18 @@ pub fn worker_def() -> ConfigDef {
                 .validator(Validator::NonEmpty)
                 .doc("Compacted topic the built-in Schema Registry keeps its schemas in (Confluent's kafkastore.topic); workers sharing it hand out the same ids. Created when missing."),
         )
+        .define(
+            ConfigKey::new("topic.tracking.enable", ConfigType::Boolean)
+                .default("true")
+                .importance(Importance::Low)
+                .doc("Record the topics each connector produces to or consumes from, for GET /connectors/{name}/topics."),
+        )
+        .define(
+            ConfigKey::new("topic.tracking.allow.reset", ConfigType::Boolean)
+                .default("true")
+                .importance(Importance::Low)
+                .doc("Allow PUT /connectors/{name}/topics/reset to clear a connector's recorded topics."),
+        )
         .prefix("key.converter.", "settings of the key converter")
         .prefix("value.converter.", "settings of the value converter")
         .prefix("header.converter.", "settings of the header converter")
@@ -113,8 +125,6 @@ pub fn worker_def() -> ConfigDef {
         .not_needed("metrics.sample.window.ms", "metrics are served by the REST API")
         .not_needed("metrics.num.samples", "metrics are served by the REST API")
         .not_needed("metrics.recording.level", "metrics are served by the REST API")
-        .not_needed("topic.tracking.enable", "not tracked")
-        .not_needed("topic.tracking.allow.reset", "not tracked")
         .not_needed("internal.key.converter", "internal topics always use JSON")
         .not_needed("internal.value.converter", "internal topics always use JSON")
         .not_needed("internal.key.converter.schemas.enable", "internal topics always use JSON")
@@ -150,6 +160,10 @@ pub struct WorkerConfig {
     /// Where converters on this worker reach the built-in registry, when it runs: the
     /// `schema.registry.url` a registry converter without one is given.
     pub schema_registry_url: Option<String>,
+    /// `topic.tracking.enable`.
+    pub topic_tracking: bool,
+    /// `topic.tracking.allow.reset`.
+    pub topic_tracking_reset: bool,
     /// Every given key, for prefixed settings.
     pub originals: ConfigMap,
 }
@@ -198,6 +212,8 @@ impl WorkerConfig {
             schema_registry_listener,
             schema_registry_topic: p.string_or_default("schema.registry.topic").to_owned(),
             schema_registry_url,
+            topic_tracking: p.bool("topic.tracking.enable"),
+            topic_tracking_reset: p.bool("topic.tracking.allow.reset"),
             originals: props.clone(),
         })
     }

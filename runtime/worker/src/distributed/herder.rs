@@ -239,6 +239,8 @@ impl DistributedHerder {
                     policy,
                     producer,
                     acks,
+                    // Topic tracking (status-topic-* records) is not kept in distributed mode yet.
+                    topics: None,
                     offsets,
                     progress: Progress::default(),
                     flush_interval: worker.offset_flush_interval,

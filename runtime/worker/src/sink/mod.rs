@@ -55,6 +55,17 @@ impl SinkTaskRunner {
         mut stop: watch::Receiver<bool>,
         state: SharedState,
     ) -> Result<(), ConnectError> {
+        // librdkafka looks for a subscribed topic that does not exist yet only at each
+        // metadata refresh (5 minutes by default); a sink started next to the source
+        // that creates its topic would wait that long. Unless the user set it.
+        if self
+            .consumer
+            .get("topic.metadata.refresh.interval.ms")
+            .is_none()
+        {
+            self.consumer
+                .set("topic.metadata.refresh.interval.ms", "2000");
+        }
         let consumer: StreamConsumer = self.consumer.create().map_err(|e| {
             ConnectError::Fatal(format!("creating the consumer of {}: {e}", self.id))
         })?;

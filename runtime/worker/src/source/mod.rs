@@ -60,6 +60,8 @@ pub struct SourceTaskRunner {
     pub producer: Arc<SourceProducer>,
     /// Where the producer reports deliveries.
     pub acks: Arc<AckTracker>,
+    /// Records the topics the task produces to (`topic.tracking.enable`).
+    pub topics: Option<crate::herder::topics::TopicRecorder>,
     /// Where offsets go.
     pub offsets: Arc<dyn OffsetStore>,
     /// Where the task publishes progress for `/status`.
@@ -222,6 +224,9 @@ impl SourceTaskRunner {
         seq: u64,
     ) -> Result<(), ConnectError> {
         let topic = record.topic.as_str();
+        if let Some(t) = &mut self.topics {
+            t.observe(topic);
+        }
         let opaque = usize::try_from(seq)
             .map_err(|_| ConnectError::Fatal(format!("record sequence {seq} overflows")))?;
         loop {

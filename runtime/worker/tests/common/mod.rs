@@ -3,6 +3,8 @@
 
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod all_types;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
@@ -11,12 +13,22 @@ use std::time::Duration;
 
 pub use sluice_testkit::{free_port, wait_until, KafkaBroker};
 
+pub mod rest;
+
 /// A `sluice standalone` process with its files in a temp dir.
 pub struct Worker {
     pub dir: PathBuf,
     pub port: u16,
     pub child: Option<Child>,
     pub log: PathBuf,
+}
+
+/// The `sluice` binary under test: `$SLUICE_TEST_BIN` when set (a copy that a concurrent
+/// build of a shared target directory cannot replace mid-test), else Cargo's.
+pub fn sluice_bin() -> PathBuf {
+    std::env::var_os("SLUICE_TEST_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_sluice")))
 }
 
 /// Writes `name` in `dir` with `text`.
@@ -79,7 +91,7 @@ pub fn test_consumer(bootstrap: &str, group: &str) -> rdkafka::consumer::BaseCon
 
 /// Runs `sluice` with `args` to completion, returning its status and stderr.
 pub fn run_to_end(args: &[&Path]) -> (ExitStatus, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let out = Command::new(sluice_bin())
         .arg("standalone")
         .args(args)
         .env("SLUICE_LOG", "info")
@@ -108,7 +120,7 @@ impl Worker {
                 .unwrap()
                 .as_nanos()
         ));
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        let child = Command::new(sluice_bin())
             .current_dir(dir)
             .arg("standalone")
             .arg(worker_file)
@@ -201,7 +213,7 @@ impl Drop for Worker {
 /// A tiny HTTP/1.1 client: `None` when nothing listens.
 pub fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
     let body = body.unwrap_or("");
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
