@@ -52,10 +52,7 @@ fn start_worker_with(root: &Path, n: usize, bootstrap: &str, extra: &str) -> Wor
         ),
     );
     let log = dir.join("sluice.log");
-    // SLUICE_BIN: a copy of this build's binary, where other builds share the target dir.
-    let binary =
-        std::env::var_os("SLUICE_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_sluice").into());
-    let child = Command::new(binary)
+    let child = Command::new(common::sluice_bin())
         .current_dir(&dir)
         .arg("distributed")
         .arg("worker.properties")
