@@ -21,7 +21,6 @@ pub mod error;
 pub mod filters;
 pub mod gtid;
 pub mod offsets;
-pub mod output;
 pub mod replication;
 pub mod schema;
 pub mod sink;

@@ -23,9 +23,9 @@ use crate::config::{self, MySqlConfig, SnapshotMode};
 use crate::envelope::SourceSchemas;
 use crate::error::{MySqlError, Result};
 use crate::offsets::Offset;
-use crate::output::{Batch, Output};
 use crate::replication::stream::{lost_position_message, Streamer};
 use crate::snapshot;
+use sluice_core::output::{Batch, Output};
 
 /// What the reader does.
 #[derive(Debug, Clone)]

@@ -7,7 +7,6 @@ pub mod config;
 pub mod envelope;
 pub mod events;
 pub mod offsets;
-pub mod output;
 pub mod snapshot;
 pub mod stream;
 pub mod task;

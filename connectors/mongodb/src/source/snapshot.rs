@@ -30,10 +30,10 @@ use sluice_core::SourceRecord;
 use super::config::{MongoConfig, Scope};
 use super::envelope::{self, Op, SourceInfo, SourceSchemas};
 use super::offsets::Offset;
-use super::output::Output;
 use super::stream::{self, Start};
 use crate::error::{Context, Result};
 use crate::extjson::{self, Layout, Mode};
+use sluice_core::output::Output;
 
 /// The cluster time encoded in a MongoDB resume token (`82` + 4-byte seconds + 4-byte
 /// increment, hex), when the token is in that format.

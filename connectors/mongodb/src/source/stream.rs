@@ -25,8 +25,8 @@ use super::config::{MongoConfig, Scope};
 use super::envelope::{self, SourceSchemas};
 use super::events::{self, Converted};
 use super::offsets::Offset;
-use super::output::Output;
 use crate::error::{server_code, MongoError, Result};
+use sluice_core::output::Output;
 
 /// Longest time a record waits in a partly filled batch.
 pub const FLUSH_AFTER: Duration = Duration::from_millis(50);

@@ -23,10 +23,10 @@ use tokio::task::JoinHandle;
 use super::config::{self, MongoConfig, SnapshotMode};
 use super::envelope::{self, SourceSchemas};
 use super::offsets::Offset;
-use super::output::{Batch, Output};
 use super::snapshot;
 use super::stream::{self, Start};
 use crate::error::{Context, MongoError, Result};
+use sluice_core::output::{Batch, Output};
 
 /// What the reader does.
 #[derive(Debug, Clone)]

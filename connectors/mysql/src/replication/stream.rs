@@ -43,8 +43,8 @@ use crate::envelope::{self, SourceSchemas};
 use crate::error::{MySqlError, Result, SqlContext};
 use crate::gtid::GtidSet;
 use crate::offsets::{GtidState, Offset};
-use crate::output::Output;
 use crate::schema::TableSchema;
+use sluice_core::output::Output;
 
 /// A captured table version: how to decode its rows and the schemas of its records.
 #[derive(Debug)]

@@ -39,8 +39,8 @@ use crate::convert::{key_struct, row_struct, Raw};
 use crate::envelope::{self, Op, SourceInfo, SourceSchemas};
 use crate::error::{MySqlError, Result, SqlContext};
 use crate::offsets::{Offset, SnapshotOffset};
-use crate::output::Output;
 use crate::schema::{ColumnType, TableMeta, TableSchema};
+use sluice_core::output::Output;
 
 fn quote(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))

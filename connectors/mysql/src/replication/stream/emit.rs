@@ -16,8 +16,8 @@ use crate::decode::RowsKind;
 use crate::envelope::{self, Op, SourceInfo, TxBlock};
 use crate::error::{MySqlError, Result};
 use crate::offsets::{Offset, StreamOffset};
-use crate::output::Output;
 use crate::schema::TableSchema;
+use sluice_core::output::Output;
 
 impl Streamer {
     #[allow(clippy::too_many_arguments)]

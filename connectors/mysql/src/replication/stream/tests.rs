@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::*;
 use crate::config;
 use crate::envelope::SourceSchemas;
-use crate::output::Output;
+use sluice_core::output::Output;
 
 const A: &str = "3e11fa47-71ca-11e1-9e33-c80aa9429562";
 const UUID_A: u128 = 0x3E11FA47_71CA_11E1_9E33_C80AA9429562;
@@ -428,7 +428,7 @@ async fn streaming_throughput() {
             ..Offset::default()
         },
     );
-    let (tx, mut rx) = mpsc::channel::<crate::output::Batch>(4);
+    let (tx, mut rx) = mpsc::channel::<sluice_core::output::Batch>(4);
     let drain = tokio::spawn(async move {
         let mut n = 0usize;
         while let Some(b) = rx.recv().await {

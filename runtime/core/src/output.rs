@@ -1,14 +1,15 @@
-//! The hand-off from the reader (snapshot or binlog) to `poll`: batches through a bounded
-//! channel.
+//! The hand-off from a source connector's reader (a snapshot, a binlog or change-stream
+//! reader running in its own task) to `poll`: batches through a bounded channel.
 //!
 //! Why this is right: the channel holds at most two batches, so when Kafka is slow the
-//! reader waits on `send`, stops reading the socket, and the server's TCP window applies
-//! backpressure — memory stays bounded whatever the binlog's size. A send that finds the
-//! receiver gone means the task was stopped; the reader then ends quietly.
+//! reader waits on `send` and stops reading from the database (the server's TCP window, or
+//! no further `getMore`, holds its position) — memory stays bounded whatever the backlog.
+//! A send that finds the receiver gone means the task was stopped; the reader then ends
+//! quietly.
 
-use sluice_core::{ConnectError, SourceRecord};
 use tokio::sync::mpsc;
 
+use crate::{ConnectError, SourceRecord};
 /// What the reader hands to `poll`.
 pub type Batch = Result<Vec<SourceRecord>, ConnectError>;
 
