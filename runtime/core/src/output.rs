@@ -46,6 +46,11 @@ impl Output {
         self.batch.len() >= self.max
     }
 
+    /// True when the task is gone.
+    pub fn is_closed(&self) -> bool {
+        self.tx.is_closed()
+    }
+
     /// Sends what is waiting; false when the task is gone.
     pub async fn flush(&mut self) -> bool {
         if self.batch.is_empty() {
