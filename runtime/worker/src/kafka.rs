@@ -84,6 +84,15 @@ fn apply(c: &mut ClientConfig, settings: &ConfigMap) {
     }
 }
 
+/// The Kafka cluster id, for `GET /`; `None` when the broker does not answer in 5 s.
+pub fn cluster_id(worker: &WorkerConfig) -> Option<String> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = admin_config(worker).create().ok()?;
+    consumer
+        .client()
+        .fetch_cluster_id(std::time::Duration::from_secs(5))
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;

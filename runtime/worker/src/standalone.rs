@@ -2,9 +2,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
-
-use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::config::{
     read_connector_file, read_connector_initial_state, read_worker_file, validate_connector,
@@ -110,11 +107,6 @@ fn listener_addr(listener: &str) -> Result<String, StartError> {
     Ok(rest.to_owned())
 }
 
-fn cluster_id(worker: &WorkerConfig) -> Option<String> {
-    let consumer: BaseConsumer = kafka::admin_config(worker).create().ok()?;
-    consumer.client().fetch_cluster_id(Duration::from_secs(5))
-}
-
 /// Runs standalone mode until `shutdown` resolves, then stops gracefully.
 pub async fn run(
     worker: WorkerConfig,
@@ -137,7 +129,7 @@ pub async fn run(
         reason: e.to_string(),
     })?;
     let worker_for_id = worker.clone();
-    let cluster = tokio::task::spawn_blocking(move || cluster_id(&worker_for_id))
+    let cluster = tokio::task::spawn_blocking(move || kafka::cluster_id(&worker_for_id))
         .await
         .ok()
         .flatten();

@@ -10,10 +10,9 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{free_port, http, wait_until, KafkaBroker, Worker};
+use common::{http, wait_until, KafkaBroker, Worker};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::ClientConfig;
@@ -27,58 +26,7 @@ fn start_worker(root: &Path, n: usize, bootstrap: &str) -> Worker {
 
 /// A worker whose properties end with `extra`.
 fn start_worker_with(root: &Path, n: usize, bootstrap: &str, extra: &str) -> Worker {
-    let dir = root.join(format!("worker-{n}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
-    common::write(
-        &dir,
-        "worker.properties",
-        &format!(
-            "bootstrap.servers={bootstrap}\n\
-             group.id=dist-test\n\
-             config.storage.topic=dist-configs\n\
-             offset.storage.topic=dist-offsets\n\
-             status.storage.topic=dist-status\n\
-             config.storage.replication.factor=1\n\
-             offset.storage.replication.factor=1\n\
-             status.storage.replication.factor=1\n\
-             offset.storage.partitions=3\n\
-             status.storage.partitions=2\n\
-             heartbeat.interval.ms=1000\n\
-             offset.flush.interval.ms=500\n\
-             key.converter.schemas.enable=false\n\
-             value.converter.schemas.enable=false\n\
-             listeners=http://127.0.0.1:{port}\n{extra}"
-        ),
-    );
-    let log = dir.join("sluice.log");
-    let child = Command::new(common::sluice_bin())
-        .current_dir(&dir)
-        .arg("distributed")
-        .arg("worker.properties")
-        .env("SLUICE_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let mut w = Worker {
-        dir,
-        port,
-        child: Some(child),
-        log,
-    };
-    wait_until(
-        Duration::from_secs(60),
-        &format!("worker {n}'s REST API"),
-        || {
-            if let Some(Ok(Some(status))) = w.child.as_mut().map(|c| c.try_wait()) {
-                panic!("worker {n} exited with {status}:\n{}", w.log_text());
-            }
-            http(port, "GET", "/", None).is_some()
-        },
-    );
-    w
+    common::cluster::start_worker(root, n, bootstrap, "dist-test", extra)
 }
 
 /// Task number → worker id, for tasks the status shows RUNNING.
@@ -261,34 +209,6 @@ fn tasks_spread_fail_over_and_rebalance_incrementally() {
     drop(w4);
 }
 
-/// Every record value of partition 0 of `topic`, as text.
-fn topic_values(bootstrap: &str, topic: &str) -> Vec<String> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::message::Message;
-    let consumer: BaseConsumer = common::test_consumer(bootstrap, "values");
-    let Ok((_, high)) = consumer.fetch_watermarks(topic, 0, Duration::from_secs(5)) else {
-        return Vec::new();
-    };
-    if high == 0 {
-        return Vec::new();
-    }
-    let mut list = rdkafka::TopicPartitionList::new();
-    list.add_partition_offset(topic, 0, rdkafka::Offset::Beginning)
-        .unwrap();
-    consumer.assign(&list).unwrap();
-    let mut out = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline {
-        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
-            out.push(String::from_utf8_lossy(m.payload().unwrap_or_default()).into_owned());
-            if m.offset() + 1 >= high {
-                break;
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn a_source_task_resumes_on_another_worker_from_the_offset_topic() {
     let broker = KafkaBroker::start();
@@ -323,20 +243,20 @@ fn a_source_task_resumes_on_another_worker_from_the_offset_topic() {
     let expect =
         |lines: &[&str]| -> Vec<String> { lines.iter().map(|l| format!("\"{l}\"")).collect() };
     wait_until(Duration::from_secs(60), "3 lines on src-out", || {
-        topic_values(&bootstrap, "src-out") == expect(&["a", "b", "c"])
+        common::cluster::topic_values(&bootstrap, "src-out") == expect(&["a", "b", "c"])
     });
     // The offset is in the offset topic in Kafka Connect's key format (read back raw).
     let key = serde_json::json!(["src", {"filename": input.display().to_string()}]).to_string();
     wait_until(
         Duration::from_secs(30),
-        "the offset committed to dist-offsets",
+        "the offset committed to dist-test-offsets",
         || {
             use rdkafka::consumer::{BaseConsumer, Consumer};
             use rdkafka::message::Message;
             let consumer: BaseConsumer = common::test_consumer(&bootstrap, "offsets");
             let mut list = rdkafka::TopicPartitionList::new();
             for p in 0..3 {
-                list.add_partition_offset("dist-offsets", p, rdkafka::Offset::Beginning)
+                list.add_partition_offset("dist-test-offsets", p, rdkafka::Offset::Beginning)
                     .unwrap();
             }
             consumer.assign(&list).unwrap();
@@ -362,7 +282,7 @@ fn a_source_task_resumes_on_another_worker_from_the_offset_topic() {
         Duration::from_secs(60),
         "5 lines on src-out, none twice",
         || {
-            let values = topic_values(&bootstrap, "src-out");
+            let values = common::cluster::topic_values(&bootstrap, "src-out");
             assert!(
                 values.len() <= 5,
                 "duplicates: {values:?}\n{}",

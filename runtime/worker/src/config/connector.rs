@@ -327,12 +327,25 @@ pub fn validate_connector(
                 format!("Invalid value {dlq} for configuration errors.deadletterqueue.topic.name: dead-letter topics are not supported yet; remove the key or leave it empty"),
             );
         }
-    } else if get("exactly.once.support").eq_ignore_ascii_case("required") {
-        infos.add_error(
-            "exactly.once.support",
-            Some("required"),
-            "Invalid value required for configuration exactly.once.support: exactly-once source delivery needs distributed mode; use requested here".into(),
-        );
+    } else {
+        let enabled = worker
+            .originals
+            .get("exactly.once.source.support")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("enabled"));
+        if get("exactly.once.support").eq_ignore_ascii_case("required") && !enabled {
+            infos.add_error(
+                "exactly.once.support",
+                Some("required"),
+                "Invalid value required for configuration exactly.once.support: exactly-once source delivery needs distributed mode with exactly.once.source.support=enabled on every worker; enable it there, or use requested".into(),
+            );
+        }
+        if get("transaction.boundary").eq_ignore_ascii_case("connector") {
+            infos.add_error(
+                "transaction.boundary",
+                Some("connector"),
+                "Invalid value connector for configuration transaction.boundary: no connector of this worker defines its own transaction boundaries; use poll or interval".into(),
+            );
+        }
     }
     refuse_unsupported(props, &mut infos);
     if infos.error_count > 0 {

@@ -29,36 +29,7 @@ use tokio::sync::watch;
 use super::log::{KafkaLog, LogError};
 use super::settings::DistributedConfig;
 
-/// What a connector is asked to be: Kafka Connect's `TargetState`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetState {
-    /// Running.
-    Started,
-    /// Tasks assigned, producing nothing.
-    Paused,
-    /// No tasks.
-    Stopped,
-}
-
-impl TargetState {
-    /// Kafka Connect's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            TargetState::Started => "STARTED",
-            TargetState::Paused => "PAUSED",
-            TargetState::Stopped => "STOPPED",
-        }
-    }
-
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "STARTED" => Some(TargetState::Started),
-            "PAUSED" => Some(TargetState::Paused),
-            "STOPPED" => Some(TargetState::Stopped),
-            _ => None,
-        }
-    }
-}
+pub use crate::herder::TargetState;
 
 /// A restart asked for through `POST /connectors/{n}/restart` (KIP-745).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,8 +53,9 @@ pub struct ClusterConfig {
     pub tasks: BTreeMap<String, Vec<ConfigMap>>,
     /// Connectors whose last commit named tasks that were never written.
     pub inconsistent: BTreeSet<String>,
-    /// Restart requests not yet carried out, per connector.
-    pub restarts: BTreeMap<String, RestartRequest>,
+    /// The last restart request of each connector (KIP-745), with the offset of the
+    /// record that asked for it: workers carry out requests newer than they have seen.
+    pub restarts: BTreeMap<String, (i64, RestartRequest)>,
 }
 
 impl ClusterConfig {
@@ -272,10 +244,13 @@ impl State {
                 Some(r) => {
                     c.restarts.insert(
                         name.to_owned(),
-                        RestartRequest {
-                            include_tasks: r.include_tasks,
-                            only_failed: r.only_failed,
-                        },
+                        (
+                            offset,
+                            RestartRequest {
+                                include_tasks: r.include_tasks,
+                                only_failed: r.only_failed,
+                            },
+                        ),
                     );
                 }
                 None => {

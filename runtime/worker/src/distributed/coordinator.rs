@@ -64,6 +64,9 @@ pub struct Leadership {
     pub leader_url: String,
     /// What this worker runs in it.
     pub assigned: Allocation,
+    /// A rebalance is under way: writes answer 409 until it ends (Kafka Connect's
+    /// "conflicting operation (e.g. worker rebalance)").
+    pub rebalancing: bool,
 }
 
 /// Settings of the coordinator.
@@ -105,6 +108,7 @@ pub async fn run(
             break Ok(());
         }
         rejoin.borrow_and_update();
+        leadership.send_if_modified(|l| !std::mem::replace(&mut l.rebalancing, true));
         if !owned.is_empty() && last_ok.elapsed() >= config.session_timeout {
             tracing::warn!(group = %config.member.group_id, "no contact with the group coordinator for session.timeout.ms; stopping all connectors and tasks (they may run elsewhere now)");
             work.stop_all().await;
@@ -224,6 +228,7 @@ pub async fn run(
             is_leader: joined.is_leader(),
             leader_url: assignment.leader_url.clone(),
             assigned: owned.clone(),
+            rebalancing: false,
         });
         if next == Beat::Lost {
             tracing::warn!(group = %config.member.group_id, generation, "no longer a member of the group; stopping all connectors and tasks before rejoining");

@@ -21,6 +21,7 @@ pub use offset_store::KafkaOffsetStore;
 pub use settings::DistributedConfig;
 pub use status_store::{KafkaStatusStore, Status};
 
+pub mod api;
 pub mod herder;
 pub mod rest;
 
@@ -132,13 +133,21 @@ pub async fn run(
     let offsets = Arc::new(KafkaOffsetStore::start(&config).await?);
     let statuses = KafkaStatusStore::start(&config).await?;
     let (leadership_tx, leadership_rx) = watch::channel(Leadership::default());
+    let worker_for_id = config.worker.clone();
+    let kafka_cluster_id =
+        tokio::task::spawn_blocking(move || crate::kafka::cluster_id(&worker_for_id))
+            .await
+            .ok()
+            .flatten();
     let herder = Arc::new(DistributedHerder::new(
         config.clone(),
         worker_id.clone(),
+        url.clone(),
         configs,
         offsets,
         statuses,
         leadership_rx,
+        kafka_cluster_id,
     ));
     let (rejoin_tx, rejoin_rx) = watch::channel(0u64);
     let follower = tokio::spawn(herder.clone().follow_configs(rejoin_tx));

@@ -1,227 +1,159 @@
-//! The REST endpoints distributed mode serves until the full API (`crate::rest` over a
-//! `Herder` trait) is wired to [`DistributedHerder`]: list, create, show, status and
-//! delete connectors with Kafka Connect's shapes and codes, plus Kafka Connect's
-//! internal `POST /connectors/{name}/tasks`, through which followers hand the leader the
-//! task configs of connectors they run. Writes on a follower are forwarded to the
-//! leader's REST URL; with no leader known (a rebalance) they answer 409.
+//! The REST API of a distributed worker: the same router as standalone mode
+//! ([`crate::rest::router`] over the distributed herder), behind a layer that sends
+//! write requests to the group leader, as Kafka Connect's `completeOrForwardRequest`
+//! does.
+//!
+//! A write (any method but GET / HEAD / OPTIONS on `/connectors…`) reaching a follower
+//! is forwarded unchanged — method, path, query, body — to the leader's REST URL, and
+//! the leader's status, body and `Location` come back as they are, so a client sees
+//! the same answer from every worker. With no leader known, or during a rebalance, the
+//! answer is Kafka Connect's 409. Forwarded requests carry [`FORWARDED_HEADER`] and are
+//! never forwarded again (no loops if two workers disagree on the leader for a moment:
+//! the receiver answers 409 itself). Plugin validation and `/admin/loggers` are local.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::{json, Value};
-use sluice_core::config::ConfigMap;
+use serde_json::json;
 
-use super::herder::{forward, DistributedHerder, WriteError};
-use super::TargetState;
-use crate::config::validate_connector;
+use super::herder::{DistributedHerder, WriteError};
+use crate::herder::Herder;
 
-type Reply = Result<Response, (StatusCode, Json<Value>)>;
+/// Marks a request one worker forwarded to another.
+pub const FORWARDED_HEADER: &str = "x-sluice-forwarded";
 
-fn error(code: StatusCode, message: impl Into<String>) -> (StatusCode, Json<Value>) {
-    (
-        code,
-        Json(json!({"error_code": code.as_u16(), "message": message.into()})),
-    )
-}
+/// Largest request body forwarded (connector configs are small).
+const MAX_BODY: usize = 16 * 1024 * 1024;
 
-fn write_error(e: WriteError) -> (StatusCode, Json<Value>) {
-    match e {
-        WriteError::NoLeader => error(StatusCode::CONFLICT, e.to_string()),
-        WriteError::Failed(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
-    }
-}
-
-/// The router over a distributed herder.
+/// The router of a distributed worker.
 pub fn router(herder: Arc<DistributedHerder>) -> Router {
-    Router::new()
-        .route("/", get(root))
-        .route("/connectors", get(list).post(create))
-        .route("/connectors/{name}", get(info).delete(delete))
-        .route("/connectors/{name}/status", get(status))
-        .route("/connectors/{name}/tasks", post(put_tasks))
-        .with_state(herder)
+    let api: Arc<dyn Herder> = Arc::new(herder.clone());
+    crate::rest::router(api).layer(axum::middleware::from_fn_with_state(herder, route_writes))
 }
 
-async fn root() -> Json<Value> {
-    Json(
-        json!({"version": sluice_core::VERSION, "commit": option_env!("SLUICE_COMMIT").unwrap_or("unknown")}),
+fn conflict(message: String) -> Response {
+    (
+        StatusCode::CONFLICT,
+        Json(json!({"error_code": 409, "message": message})),
     )
+        .into_response()
 }
 
-async fn list(State(h): State<Arc<DistributedHerder>>) -> Json<Vec<String>> {
-    Json(h.configs.snapshot().connectors.keys().cloned().collect())
-}
-
-fn kind(props: &ConfigMap) -> &'static str {
-    crate::registry::find(props.get("connector.class").map_or("", String::as_str))
-        .map_or("unknown", |p| crate::herder::kind_name(p.info.kind))
-}
-
-fn info_of(h: &DistributedHerder, name: &str) -> Option<Value> {
-    let c = h.configs.snapshot();
-    let props = c.connectors.get(name)?;
-    let tasks: Vec<Value> = (0..c.task_count(name))
-        .map(|t| json!({"connector": name, "task": t}))
-        .collect();
-    Some(json!({"name": name, "config": props, "tasks": tasks, "type": kind(props)}))
-}
-
-async fn info(State(h): State<Arc<DistributedHerder>>, Path(name): Path<String>) -> Reply {
-    info_of(&h, &name)
-        .map(|i| Json(i).into_response())
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("Connector {name} not found")))
-}
-
-async fn status(State(h): State<Arc<DistributedHerder>>, Path(name): Path<String>) -> Reply {
-    let c = h.configs.snapshot();
-    let Some(props) = c.connectors.get(&name) else {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            format!("No status found for connector {name}"),
-        ));
-    };
-    let state = |s: Option<super::Status>| match s {
-        Some(s) => json!({"state": s.state, "worker_id": s.worker_id, "trace": s.trace}),
-        None => json!({"state": "UNASSIGNED", "worker_id": h.worker_id}),
-    };
-    let tasks: Vec<Value> = (0..c.task_count(&name))
-        .map(|t| {
-            let mut v = state(h.statuses.task(&name, t));
-            v["id"] = json!(t);
-            v
-        })
-        .collect();
-    Ok(Json(json!({
-        "name": name,
-        "connector": state(h.statuses.connector(&name)),
-        "tasks": tasks,
-        "type": kind(props),
-    }))
-    .into_response())
-}
-
-async fn create(
+/// Forwards a follower's writes to the leader; everything else runs here.
+async fn route_writes(
     State(h): State<Arc<DistributedHerder>>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Reply {
-    let Json(body) = body.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
-    if let Some(url) = h.leader_url().map_err(write_error)? {
-        let answer = forward(
-            format!("{url}/connectors"),
-            "POST",
-            serde_json::to_vec(&body).unwrap_or_default(),
+    request: Request,
+    next: Next,
+) -> Response {
+    let local = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) || !request.uri().path().starts_with("/connectors")
+        || request.headers().contains_key(FORWARDED_HEADER);
+    if local {
+        return next.run(request).await;
+    }
+    let leader = match h.leader_url() {
+        Ok(None) => return next.run(request).await,
+        Ok(Some(url)) => url,
+        Err(e) => return conflict(e.to_string()),
+    };
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path_and_query().map_or_else(
+        || request.uri().path().to_owned(),
+        |p| p.as_str().to_owned(),
+    );
+    let body = match axum::body::to_bytes(request.into_body(), MAX_BODY).await {
+        Ok(b) => b.to_vec(),
+        Err(e) => return (
+            StatusCode::BAD_REQUEST,
+            Json(
+                json!({"error_code": 400, "message": format!("cannot read the request body: {e}")}),
+            ),
         )
-        .await
-        .map_err(write_error)?;
-        let value: Value = serde_json::from_slice(&answer).unwrap_or(Value::Null);
-        return Ok((StatusCode::CREATED, Json(value)).into_response());
-    }
-    let name = body
-        .get("name")
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .unwrap_or("")
-        .to_owned();
-    if name.is_empty() {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Connector name must be given in \"name\"",
-        ));
-    }
-    let Some(Value::Object(o)) = body.get("config") else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            "Connector config must be an object in \"config\"",
-        ));
+            .into_response(),
     };
-    let mut config: ConfigMap = o
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_str().map_or_else(|| v.to_string(), str::to_owned),
-            )
-        })
-        .collect();
-    config.insert("name".into(), name.clone());
-    let snapshot = h
-        .configs
-        .refresh()
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if snapshot.connectors.contains_key(&name) {
-        return Err(error(
-            StatusCode::CONFLICT,
-            format!("Connector {name} already exists"),
-        ));
-    }
-    let (infos, parsed) = validate_connector(&config, &h.config.worker);
-    if parsed.is_none() {
-        let errors = infos.errors();
-        let mut msg = format!(
-            "Connector configuration is invalid and contains the following {} error(s):",
-            errors.len()
-        );
-        for (_, e) in &errors {
-            msg.push('\n');
-            msg.push_str(e);
+    let url = format!("{leader}{path}");
+    tracing::debug!(%url, %method, "forwarding a write to the leader");
+    match forward(&url, &method, body).await {
+        Ok(reply) => {
+            let mut response = Response::builder().status(reply.status);
+            if let Some(t) = reply.content_type {
+                response = response.header("content-type", t);
+            }
+            if let Some(l) = reply.location {
+                response = response.header("location", l);
+            }
+            response
+                .body(Body::from(reply.body))
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
         }
-        return Err(error(StatusCode::BAD_REQUEST, msg));
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({"error_code": 500, "message": e.to_string()})),
+        )
+            .into_response(),
     }
-    h.configs
-        .put_connector_config(&name, &config, Some(TargetState::Started))
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let info = info_of(&h, &name).unwrap_or(Value::Null);
-    Ok((
-        StatusCode::CREATED,
-        [("location", format!("/connectors/{name}"))],
-        Json(info),
-    )
-        .into_response())
 }
 
-async fn delete(State(h): State<Arc<DistributedHerder>>, Path(name): Path<String>) -> Reply {
-    if let Some(url) = h.leader_url().map_err(write_error)? {
-        forward(format!("{url}/connectors/{name}"), "DELETE", Vec::new())
-            .await
-            .map_err(write_error)?;
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    }
-    let snapshot = h
-        .configs
-        .refresh()
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    if !snapshot.connectors.contains_key(&name) {
-        return Err(error(
-            StatusCode::NOT_FOUND,
-            format!("Connector {name} not found"),
-        ));
-    }
-    h.configs
-        .remove_connector(&name)
-        .await
-        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+/// A forwarded request's answer.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: Option<String>,
+    /// `Location`.
+    pub location: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
 }
 
-/// Kafka Connect's internal endpoint: a connector's task configs, written by the leader.
-async fn put_tasks(
-    State(h): State<Arc<DistributedHerder>>,
-    Path(name): Path<String>,
-    body: Result<Json<Vec<ConfigMap>>, axum::extract::rejection::JsonRejection>,
-) -> Reply {
-    let Json(tasks) = body.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
-    if h.leader_url().map_err(write_error)?.is_some() {
-        return Err(error(StatusCode::CONFLICT, "Cannot complete request because of a conflicting operation (e.g. worker rebalance): this worker is not the leader"));
-    }
-    h.put_task_configs(&name, tasks)
-        .await
-        .map_err(write_error)?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+/// Sends a request to another worker, marked as forwarded; any HTTP status is a reply.
+pub async fn forward(url: &str, method: &str, body: Vec<u8>) -> Result<Reply, WriteError> {
+    let url = url.to_owned();
+    let method = method.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(90)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let failed = |e: &dyn std::fmt::Display| {
+            WriteError::Failed(format!("forwarding {method} {url} to another worker: {e}"))
+        };
+        let request = axum::http::Request::builder()
+            .method(method.as_str())
+            .uri(url.as_str())
+            .header(FORWARDED_HEADER, "1")
+            .header("content-type", "application/json")
+            .body(body)
+            .map_err(|e| failed(&e))?;
+        let mut response = agent.run(request).map_err(|e| failed(&e))?;
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header("content-type");
+        let location = header("location");
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_vec().map_err(|e| failed(&e))?;
+        Ok(Reply {
+            status,
+            content_type,
+            location,
+            body,
+        })
+    })
+    .await
+    .map_err(|e| WriteError::Failed(format!("forwarding panicked: {e}")))?
 }

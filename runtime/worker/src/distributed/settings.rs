@@ -82,6 +82,21 @@ pub fn distributed_def() -> ConfigDef {
                 .doc("Group sub-protocol: `compatible` (version 1) or `sessioned` (version 2), both incremental cooperative; the eager `default` protocol is not supported."),
         )
         .define(
+            ConfigKey::new("exactly.once.source.support", ConfigType::String)
+                .default("disabled")
+                .importance(Importance::High)
+                .validator(Validator::OneOf(&["disabled", "preparing", "enabled"]))
+                .doc("KIP-618: enabled writes every source task's records and offsets in one Kafka transaction (transactional.id <group.id>-<connector>-<task>), so a read_committed consumer sees each record once even across crashes. preparing is accepted for rolling upgrades and behaves as disabled."),
+        )
+        .define(
+            ConfigKey::new("task.auto.restart.enable", ConfigType::Boolean)
+                .default("true")
+                .importance(Importance::Medium)
+                .doc("Restart a FAILED task by itself, after task.auto.restart.backoff.initial.ms, doubling the wait after each failure up to task.auto.restart.backoff.max.ms (a task that ran longer than the maximum wait starts again from the initial one). false leaves failed tasks FAILED until restarted through the REST API, as Kafka Connect does."),
+        )
+        .define(ms("task.auto.restart.backoff.initial.ms", "1000", 0, "Wait before the first automatic restart of a failed task."))
+        .define(ms("task.auto.restart.backoff.max.ms", "60000", 0, "Longest wait between automatic restarts of a task that keeps failing."))
+        .define(
             ConfigKey::new("offset.storage.file.filename", ConfigType::String)
                 .optional()
                 .importance(Importance::Low)
@@ -152,6 +167,27 @@ pub struct DistributedConfig {
     pub group_instance_id: Option<String>,
     /// `connect.protocol` as its version: 1 (`compatible`) or 2 (`sessioned`).
     pub protocol_version: i16,
+    /// `exactly.once.source.support=enabled`.
+    pub exactly_once_source: bool,
+    /// `task.auto.restart.*`: `None` when disabled.
+    pub auto_restart: Option<RestartBackoff>,
+}
+
+/// How failed tasks restart by themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RestartBackoff {
+    /// `task.auto.restart.backoff.initial.ms`.
+    pub initial: Duration,
+    /// `task.auto.restart.backoff.max.ms`.
+    pub max: Duration,
+}
+
+impl RestartBackoff {
+    /// The wait before restart number `attempt` (0-based): initial × 2^attempt, capped.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let factor = 1u32.checked_shl(attempt.min(31)).unwrap_or(u32::MAX);
+        self.initial.saturating_mul(factor).min(self.max)
+    }
 }
 
 impl DistributedConfig {
@@ -190,6 +226,11 @@ impl DistributedConfig {
             heartbeat_interval: ms("heartbeat.interval.ms"),
             rebalance_timeout: ms("rebalance.timeout.ms"),
             scheduled_rebalance_max_delay: ms("scheduled.rebalance.max.delay.ms"),
+            exactly_once_source: p.string_or_default("exactly.once.source.support") == "enabled",
+            auto_restart: p.bool("task.auto.restart.enable").then(|| RestartBackoff {
+                initial: ms("task.auto.restart.backoff.initial.ms"),
+                max: ms("task.auto.restart.backoff.max.ms"),
+            }),
             group_instance_id: p
                 .string("group.instance.id")
                 .filter(|s| !s.trim().is_empty())
@@ -240,6 +281,17 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn restart_backoff_doubles_up_to_the_maximum() {
+        let b = RestartBackoff {
+            initial: Duration::from_millis(1000),
+            max: Duration::from_millis(60_000),
+        };
+        let waits: Vec<u128> = (0..8).map(|a| b.delay(a).as_millis()).collect();
+        assert_eq!(waits, [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]);
+        assert_eq!(b.delay(200).as_millis(), 60000, "no overflow");
     }
 
     #[test]

@@ -60,15 +60,52 @@ fn subject(key: &str) -> Option<Subject> {
     Some(Subject::Task(name.to_owned(), n.parse().ok()?))
 }
 
+/// `status-topic-<topic>:connector-<name>`: a topic the connector uses (KIP-558).
+pub fn topic_status_key(name: &str, topic: &str) -> String {
+    format!("status-topic-{topic}:connector-{name}")
+}
+
+/// Kafka Connect's topic status value.
+pub fn topic_status_value(name: &str, topic: &str, task: usize, discovered_ms: i64) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({"topic": {
+        "name": topic,
+        "connector": name,
+        "task": task,
+        "discoverTimestamp": discovered_ms,
+    }}))
+    .unwrap_or_default()
+}
+
+/// (connector, topic) of a topic status key.
+fn topic_subject(key: &str) -> Option<(String, String)> {
+    let rest = key.strip_prefix("status-topic-")?;
+    let (topic, name) = rest.rsplit_once(":connector-")?;
+    Some((name.to_owned(), topic.to_owned()))
+}
+
 #[derive(Debug, Default)]
 struct Statuses {
     by_subject: BTreeMap<Subject, Status>,
+    /// Active topics per connector.
+    topics: BTreeMap<String, std::collections::BTreeSet<String>>,
 }
 
 impl Statuses {
     fn apply(&mut self, key: &str, value: Option<&[u8]>) {
+        if let Some((name, topic)) = topic_subject(key) {
+            let topics = self.topics.entry(name.clone()).or_default();
+            if value.is_some() {
+                topics.insert(topic);
+            } else {
+                topics.remove(&topic);
+                if topics.is_empty() {
+                    self.topics.remove(&name);
+                }
+            }
+            return;
+        }
         let Some(subject) = subject(key) else {
-            // status-topic-* (topic tracking) and anything newer: not used here.
+            // Anything newer: not used here.
             return;
         };
         let Some(value) = value else {
@@ -153,6 +190,39 @@ impl KafkaStatusStore {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Records that task `task` of `name` uses `topic`.
+    pub async fn put_topic(&self, name: &str, topic: &str, task: usize) -> Result<(), LogError> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        self.log
+            .send(
+                topic_status_key(name, topic).as_bytes(),
+                Some(&topic_status_value(name, topic, task, now)),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// Forgets every topic of `name` (tombstones).
+    pub async fn reset_topics(&self, name: &str) -> Result<(), LogError> {
+        for topic in self.topics(name) {
+            self.log
+                .send(topic_status_key(name, &topic).as_bytes(), None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The topics `name` uses, sorted.
+    pub fn topics(&self, name: &str) -> Vec<String> {
+        self.lock()
+            .topics
+            .get(name)
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Reads to the end of the topic.

@@ -81,6 +81,7 @@ pub(super) fn spawn(
                 progress: slot.progress.clone(),
                 flush_interval: worker.offset_flush_interval,
                 flush_timeout: worker.offset_flush_timeout,
+                transactions: None,
             };
             tokio::spawn(async move {
                 let result = runner.run(stop_rx, run_state.clone()).await;

@@ -35,6 +35,25 @@ pub enum TargetState {
 }
 
 impl TargetState {
+    /// Kafka Connect's name in the config topic.
+    pub fn name(self) -> &'static str {
+        match self {
+            TargetState::Started => "STARTED",
+            TargetState::Paused => "PAUSED",
+            TargetState::Stopped => "STOPPED",
+        }
+    }
+
+    /// Reads a name of the config topic.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "STARTED" => Some(TargetState::Started),
+            "PAUSED" => Some(TargetState::Paused),
+            "STOPPED" => Some(TargetState::Stopped),
+            _ => None,
+        }
+    }
+
     /// Reads KIP-980's `initial_state` (`RUNNING`, `PAUSED`, `STOPPED`).
     pub fn from_initial_state(value: &str) -> Option<Self> {
         match value.trim().to_ascii_uppercase().as_str() {
@@ -187,6 +206,14 @@ pub trait Herder: Send + Sync {
     async fn task_status(&self, name: &str, task: usize) -> HerderResult<TaskStatus>;
     /// Each task's id and config.
     async fn task_configs(&self, name: &str) -> HerderResult<Vec<(usize, ConfigMap)>>;
+    /// Kafka Connect's internal `POST /connectors/{n}/tasks`: a worker running the
+    /// connector hands the leader its task configs. Only distributed mode has it.
+    async fn put_task_configs(&self, name: &str, tasks: Vec<ConfigMap>) -> HerderResult<()> {
+        let _ = tasks;
+        Err(HerderError::BadRequest(format!(
+            "Kafka Connect in standalone mode does not support externally setting task configurations (connector {name})"
+        )))
+    }
 
     /// Creates (or, with `allow_replace`, replaces) a connector. `initial_state` applies
     /// to a new connector only; a replaced one keeps its target state.

@@ -20,9 +20,19 @@ pub struct ActiveTopics {
     topics: Mutex<BTreeSet<String>>,
     /// Bumped by every reset, so recorders forget what they last saw.
     generation: std::sync::atomic::AtomicU64,
+    /// Told each newly seen topic (distributed mode writes it to the status topic).
+    notify: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 impl ActiveTopics {
+    /// A set that also sends each newly seen topic to `notify`.
+    pub fn notifying(notify: tokio::sync::mpsc::UnboundedSender<String>) -> Self {
+        ActiveTopics {
+            notify: Some(notify),
+            ..ActiveTopics::default()
+        }
+    }
+
     /// Every recorded topic, sorted.
     pub fn list(&self) -> Vec<String> {
         self.lock().iter().cloned().collect()
@@ -40,6 +50,9 @@ impl ActiveTopics {
         if !topics.contains(topic) {
             tracing::debug!(topic, "connector uses a new topic");
             topics.insert(topic.to_owned());
+            if let Some(n) = &self.notify {
+                let _ = n.send(topic.to_owned());
+            }
         }
     }
 

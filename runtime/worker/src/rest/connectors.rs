@@ -232,6 +232,16 @@ pub(super) async fn tasks(State(h): State<AppState>, Path(name): Path<String>) -
     Ok(Json(body).into_response())
 }
 
+/// Kafka Connect's internal endpoint: a connector's task configs, for the leader to write.
+pub(super) async fn put_task_configs(
+    State(h): State<AppState>,
+    Path(name): Path<String>,
+    tasks: Body<Vec<ConfigMap>>,
+) -> Reply {
+    h.put_task_configs(&name, body(tasks)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 pub(super) async fn task_status(
     State(h): State<AppState>,
     Path((name, task)): Path<(String, String)>,

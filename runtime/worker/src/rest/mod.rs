@@ -109,7 +109,10 @@ pub fn router(herder: AppState) -> Router {
         .route("/connectors/{name}/pause", put(c::pause))
         .route("/connectors/{name}/resume", put(c::resume))
         .route("/connectors/{name}/stop", put(c::stop))
-        .route("/connectors/{name}/tasks", get(c::tasks))
+        .route(
+            "/connectors/{name}/tasks",
+            get(c::tasks).post(c::put_task_configs),
+        )
         .route(
             "/connectors/{name}/tasks/{task}/status",
             get(c::task_status),

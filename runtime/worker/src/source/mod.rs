@@ -11,6 +11,7 @@
 //! task.
 
 mod acks;
+mod transactions;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ use tokio::time::Instant;
 use crate::offsets::OffsetStore;
 use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
 use acks::{AckTracker, SourceDeliveries};
+pub use transactions::TransactionSettings;
 
 /// A source task's producer: delivery reports go to its [`AckTracker`].
 pub type SourceProducer = ThreadedProducer<SourceDeliveries>;
@@ -70,6 +72,9 @@ pub struct SourceTaskRunner {
     pub flush_interval: Duration,
     /// `offset.flush.timeout.ms`.
     pub flush_timeout: Duration,
+    /// Exactly-once delivery: records and offsets in one transaction per boundary
+    /// (the producer has a `transactional.id`); `None` for at-least-once.
+    pub transactions: Option<TransactionSettings>,
 }
 
 impl SourceTaskRunner {
@@ -79,6 +84,11 @@ impl SourceTaskRunner {
         mut stop: watch::Receiver<bool>,
         state: SharedState,
     ) -> Result<(), ConnectError> {
+        if let Some(t) = &self.transactions {
+            // Fence earlier instances (aborting what they left open) before reading
+            // the offsets their committed transactions wrote.
+            transactions::init(&self.producer, t.timeout).await?;
+        }
         let committed = self
             .offsets
             .offsets_for(&self.id.connector)
@@ -89,7 +99,16 @@ impl SourceTaskRunner {
         crate::task::set_state(&state, "RUNNING", None);
         tracing::info!(task = %self.id, "source task started");
         let acks = self.acks.clone();
-        let mut next_flush = Instant::now() + self.flush_interval;
+        let flush_interval = match &self.transactions {
+            Some(t) => t.interval.unwrap_or(self.flush_interval),
+            None => self.flush_interval,
+        };
+        let per_poll = self
+            .transactions
+            .as_ref()
+            .is_some_and(|t| t.interval.is_none());
+        let mut next_flush = Instant::now() + flush_interval;
+        let mut open = false;
         let result: Result<(), ConnectError> = async {
             loop {
                 if let Some(e) = acks.failure() {
@@ -99,19 +118,43 @@ impl SourceTaskRunner {
                     biased;
                     _ = stop.changed() => return Ok(()),
                     _ = tokio::time::sleep_until(next_flush) => {
-                        self.commit(&acks).await?;
-                        next_flush = Instant::now() + self.flush_interval;
+                        if self.transactions.is_none() {
+                            self.commit(&acks).await?;
+                        } else if std::mem::take(&mut open) {
+                            self.commit_transaction(&acks).await?;
+                        }
+                        next_flush = Instant::now() + flush_interval;
                         continue;
                     }
                     batch = self.task.poll() => batch?,
                 };
+                if self.transactions.is_some() && !batch.is_empty() && !open {
+                    transactions::begin(&self.producer)?;
+                    open = true;
+                }
                 for record in batch {
                     acks.wait_for_room().await;
                     self.send(record).await?;
                 }
+                if per_poll && std::mem::take(&mut open) {
+                    self.commit_transaction(&acks).await?;
+                }
             }
         }
         .await;
+        if self.transactions.is_some() {
+            // A failed task leaves its transaction to be aborted (by the broker or the
+            // task's next instance); a stopped one commits what it sent.
+            let committed = match (&result, open) {
+                (Ok(()), true) => self.commit_transaction(&acks).await,
+                _ => Ok(()),
+            };
+            if let Err(e) = self.task.stop().await {
+                tracing::warn!(task = %self.id, error = %e, "source task stop failed");
+            }
+            tracing::info!(task = %self.id, "source task stopped");
+            return result.and(committed);
+        }
         // Shutdown: everything sent gets its chance to be acknowledged, then commit.
         let deadline = self.flush_timeout;
         let producer = self.producer.clone();
@@ -140,6 +183,22 @@ impl SourceTaskRunner {
             .await
             .map_err(|e| ConnectError::Fatal(e.to_string()))?;
         tracing::debug!(task = %self.id, partitions = n, "committed source offsets");
+        self.task.commit().await
+    }
+
+    /// Commits the open transaction with the offsets of every record in it.
+    async fn commit_transaction(&mut self, acks: &AckTracker) -> Result<(), ConnectError> {
+        let Some(settings) = self.transactions.clone() else {
+            return Ok(());
+        };
+        transactions::flush(&self.producer, settings.timeout).await?;
+        if let Some(e) = acks.failure() {
+            transactions::abort(&self.producer, settings.timeout).await;
+            return Err(e);
+        }
+        let offsets = acks.take_committable();
+        transactions::commit(&self.producer, &settings, &self.id.connector, &offsets).await?;
+        tracing::debug!(task = %self.id, partitions = offsets.len(), "committed a transaction");
         self.task.commit().await
     }
 

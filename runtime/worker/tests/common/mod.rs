@@ -4,6 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod all_types;
+pub mod cluster;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
