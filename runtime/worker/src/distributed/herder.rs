@@ -469,7 +469,7 @@ impl DistributedHerder {
         if tokio::time::timeout(timeout, executor.join).await.is_err() {
             tracing::warn!(connector = %key.0, task = key.1, "task did not stop in time");
         }
-        tracing::info!(connector = %key.0, task = key.1, state = after, "task stopped");
+        tracing::info!(connector = %key.0, task = key.1, state = after, "assigned task stopped");
         self.put_task_status(key, self.status(after, None)).await;
     }
 
