@@ -241,3 +241,59 @@ fn every_call_works_through_any_worker_and_shows_on_all() {
     let (code, _) = call(&w[0], "DELETE", "/connectors/lines", None);
     assert_eq!(code, 404);
 }
+
+#[test]
+fn a_failed_task_restarts_by_itself_with_backoff() {
+    let broker = KafkaBroker::start();
+    let bootstrap = broker.bootstrap().to_owned();
+    let root = tempfile::tempdir().unwrap();
+    let root = root.path();
+    let w = start_worker(
+        root,
+        1,
+        &bootstrap,
+        "auto-restart",
+        "task.auto.restart.backoff.initial.ms=200\ntask.auto.restart.backoff.max.ms=1000\n",
+    );
+    // A directory where the file should be: opening works, reading fails.
+    let input = root.join("input");
+    std::fs::create_dir(&input).unwrap();
+    let config = json!({
+        "connector.class": "FileStreamSource",
+        "file": input.display().to_string(),
+        "topic": "healed",
+    });
+    let (code, body) = call(
+        &w,
+        "POST",
+        "/connectors",
+        Some(&json!({"name": "healing", "config": config})),
+    );
+    assert_eq!(code, 201, "{body}");
+    wait_until(Duration::from_secs(60), "the task FAILED", || {
+        let s = call(&w, "GET", "/connectors/healing/status", None).1;
+        s["tasks"][0]["state"] == "FAILED"
+            && s["tasks"][0]["trace"]
+                .as_str()
+                .is_some_and(|t| t.contains("reading"))
+    });
+    wait_until(Duration::from_secs(30), "three automatic restarts", || {
+        w.log_text()
+            .matches("restarting the failed task after a backoff")
+            .count()
+            >= 3
+    });
+    let log = w.log_text();
+    for wait in ["wait_ms=200", "wait_ms=400", "wait_ms=800"] {
+        assert!(log.contains(wait), "no restart after {wait}:\n{log}");
+    }
+    // Fixed underneath: the next automatic restart runs, with no call to the API.
+    std::fs::remove_dir(&input).unwrap();
+    std::fs::write(&input, "healed\n").unwrap();
+    wait_until(Duration::from_secs(30), "the task RUNNING again", || {
+        call(&w, "GET", "/connectors/healing/status", None).1["tasks"][0]["state"] == "RUNNING"
+    });
+    wait_until(Duration::from_secs(30), "the line on the topic", || {
+        lines(&topic_values(&bootstrap, "healed")) == ["healed"]
+    });
+}
