@@ -117,7 +117,7 @@ rows = {i: i for i in range(1, 5001)}
 changes = {"insert": 0, "update": 0, "delete": 0}
 counter_v = 10**9
 client = subprocess.Popen(["mariadb", "--no-defaults", "--user=root", "--protocol=SOCKET",
-                           f"--socket={socket}", "--batch", "--skip-column-names", "src"],
+                           f"--socket={socket}", "--batch", "--skip-column-names", "--unbuffered", "src"],
                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 while not os.path.exists(stop):
     sql, planned, kinds = [], dict(rows), []
