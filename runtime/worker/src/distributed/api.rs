@@ -278,12 +278,7 @@ impl Herder for Arc<DistributedHerder> {
             .get(name)
             .cloned()
             .ok_or_else(|| not_found(name))?;
-        for (k, v) in patch {
-            match v {
-                Some(v) => config.insert(k, v),
-                None => config.remove(&k),
-            };
-        }
+        crate::herder::merge_patch(&mut config, patch);
         Ok(self.put_validated(name, config, None, true).await?.value)
     }
 
@@ -455,15 +450,7 @@ impl Herder for Arc<DistributedHerder> {
                 crate::sink_offsets::alter(&self.config.worker, &config, offsets).await?;
             }
             _ => {
-                let mut changes = Vec::with_capacity(offsets.len());
-                for (i, o) in offsets.into_iter().enumerate() {
-                    let partition = o.partition.ok_or_else(|| {
-                        HerderError::BadRequest(format!(
-                            "Source partitions may not be null (offsets[{i}] has no \"partition\" object)"
-                        ))
-                    })?;
-                    changes.push((partition, o.offset));
-                }
+                let changes = crate::herder::source_offset_changes(offsets)?;
                 self.offsets.alter(name, changes).await.map_err(internal)?;
             }
         }

@@ -231,7 +231,7 @@ impl DistributedHerder {
                 let errors: Vec<String> = infos.errors().into_iter().map(|(_, e)| e).collect();
                 format!("invalid config: {}", errors.join("; "))
             })?;
-            let tasks = generate_task_configs(&parsed)
+            let tasks = crate::herder::generate_task_configs(&parsed)
                 .await
                 .map_err(|e| e.to_string())?;
             let committed = self.configs.snapshot().tasks.get(name).cloned();
@@ -699,36 +699,6 @@ impl DistributedHerder {
                 .await;
             self.restart_local_task(&key, config).await;
         }
-    }
-}
-
-/// Asks a connector for its task configs.
-pub(super) async fn generate_task_configs(
-    config: &ConnectorConfig,
-) -> Result<Vec<ConfigMap>, ConnectError> {
-    match config.plugin.factory {
-        Factory::Source { connector, .. } => {
-            let mut c = connector();
-            c.start(&config.originals).await?;
-            let tasks = c.task_configs(config.tasks_max);
-            if let Err(e) = c.stop().await {
-                tracing::warn!(connector = %config.name, error = %e, "connector stop failed");
-            }
-            tasks
-        }
-        Factory::Sink { connector, .. } => {
-            let mut c = connector();
-            c.start(&config.originals).await?;
-            let tasks = c.task_configs(config.tasks_max);
-            if let Err(e) = c.stop().await {
-                tracing::warn!(connector = %config.name, error = %e, "connector stop failed");
-            }
-            tasks
-        }
-        Factory::Converter(_) => Err(ConnectError::Fatal(format!(
-            "{} is not a connector",
-            config.plugin.info.class
-        ))),
     }
 }
 

@@ -18,8 +18,10 @@ use sluice_core::config::{ConfigInfos, ConfigMap};
 use sluice_core::plugin::PluginType;
 use sluice_core::record::OffsetMap;
 
-use crate::config::WorkerConfig;
+use crate::config::{ConnectorConfig, WorkerConfig};
+use crate::registry::Factory;
 use crate::task::StateInfo;
+use sluice_core::ConnectError;
 
 pub use standalone::StandaloneHerder;
 
@@ -265,6 +267,64 @@ pub trait Herder: Send + Sync {
     ) -> HerderResult<String>;
     /// Removes every offset of a STOPPED connector; answers the success message.
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<String>;
+}
+
+/// Asks a connector for its task configs.
+pub(crate) async fn generate_task_configs(
+    config: &ConnectorConfig,
+) -> Result<Vec<ConfigMap>, ConnectError> {
+    match config.plugin.factory {
+        Factory::Source { connector, .. } => {
+            let mut c = connector();
+            c.start(&config.originals).await?;
+            let tasks = c.task_configs(config.tasks_max);
+            if let Err(e) = c.stop().await {
+                tracing::warn!(connector = %config.name, error = %e, "connector stop failed");
+            }
+            tasks
+        }
+        Factory::Sink { connector, .. } => {
+            let mut c = connector();
+            c.start(&config.originals).await?;
+            let tasks = c.task_configs(config.tasks_max);
+            if let Err(e) = c.stop().await {
+                tracing::warn!(connector = %config.name, error = %e, "connector stop failed");
+            }
+            tasks
+        }
+        Factory::Converter(_) => Err(ConnectError::Fatal(format!(
+            "{} is not a connector",
+            config.plugin.info.class
+        ))),
+    }
+}
+
+/// Merges a `PATCH /connectors/{n}/config` body into `config`: `None` removes a key.
+pub fn merge_patch(config: &mut ConfigMap, patch: BTreeMap<String, Option<String>>) {
+    for (k, v) in patch {
+        match v {
+            Some(v) => config.insert(k, v),
+            None => config.remove(&k),
+        };
+    }
+}
+
+/// The (partition, offset) changes of a source connector's offsets PATCH body.
+pub fn source_offset_changes(
+    offsets: Vec<ConnectorOffset>,
+) -> HerderResult<Vec<(OffsetMap, Option<OffsetMap>)>> {
+    offsets
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let partition = o.partition.ok_or_else(|| {
+                HerderError::BadRequest(format!(
+                    "Source partitions may not be null (offsets[{i}] has no \"partition\" object)"
+                ))
+            })?;
+            Ok((partition, o.offset))
+        })
+        .collect()
 }
 
 /// `source` or `sink`.

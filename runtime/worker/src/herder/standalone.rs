@@ -119,36 +119,6 @@ impl StandaloneHerder {
         Ok(())
     }
 
-    /// Asks the connector for its task configs.
-    async fn generate_task_configs(
-        config: &ConnectorConfig,
-    ) -> Result<Vec<ConfigMap>, ConnectError> {
-        match config.plugin.factory {
-            Factory::Source { connector, .. } => {
-                let mut c = connector();
-                c.start(&config.originals).await?;
-                let tasks = c.task_configs(config.tasks_max);
-                if let Err(e) = c.stop().await {
-                    tracing::warn!(connector = %config.name, error = %e, "connector stop failed");
-                }
-                tasks
-            }
-            Factory::Sink { connector, .. } => {
-                let mut c = connector();
-                c.start(&config.originals).await?;
-                let tasks = c.task_configs(config.tasks_max);
-                if let Err(e) = c.stop().await {
-                    tracing::warn!(connector = %config.name, error = %e, "connector stop failed");
-                }
-                tasks
-            }
-            Factory::Converter(_) => Err(ConnectError::Fatal(format!(
-                "{} is not a connector",
-                config.plugin.info.class
-            ))),
-        }
-    }
-
     /// Puts a validated connector in place (replacing one of the same name, whose tasks
     /// stop first) with `target`, starting its tasks when the target is STARTED.
     /// `topics` carries the recorded topics over from a replaced connector.
@@ -162,7 +132,7 @@ impl StandaloneHerder {
         let task_configs = if target == TargetState::Stopped {
             Vec::new()
         } else {
-            Self::generate_task_configs(&config).await?
+            super::generate_task_configs(&config).await?
         };
         let old = self.lock().remove(&name);
         if let Some(old) = old {
@@ -325,7 +295,7 @@ impl StandaloneHerder {
             }
             return Ok(());
         }
-        let configs = match Self::generate_task_configs(&config).await {
+        let configs = match super::generate_task_configs(&config).await {
             Ok(c) => c,
             Err(err) => {
                 if let Some(e) = self.lock().get_mut(name) {
@@ -439,12 +409,7 @@ impl Herder for StandaloneHerder {
             .get(name)
             .map(|e| e.config.originals.clone())
             .ok_or_else(|| HerderError::NotFound(format!("Connector {name} not found")))?;
-        for (k, v) in patch {
-            match v {
-                Some(v) => config.insert(k, v),
-                None => config.remove(&k),
-            };
-        }
+        crate::herder::merge_patch(&mut config, patch);
         Ok(self
             .put_config_locked(name, config, None, true)
             .await?
@@ -653,15 +618,7 @@ impl Herder for StandaloneHerder {
                 crate::sink_offsets::alter(&self.worker, &config, offsets).await?;
             }
             _ => {
-                let mut changes = Vec::with_capacity(offsets.len());
-                for (i, o) in offsets.into_iter().enumerate() {
-                    let partition = o.partition.ok_or_else(|| {
-                        HerderError::BadRequest(format!(
-                            "Source partitions may not be null (offsets[{i}] has no \"partition\" object)"
-                        ))
-                    })?;
-                    changes.push((partition, o.offset));
-                }
+                let changes = crate::herder::source_offset_changes(offsets)?;
                 self.offsets.alter(name, changes).map_err(internal)?;
             }
         }
