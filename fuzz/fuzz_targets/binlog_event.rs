@@ -19,7 +19,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use mysql_common::binlog::{BinlogVersion, EventStreamReader};
+use mysql_common::binlog::consts::BinlogVersion;
+use mysql_common::binlog::EventStreamReader;
 use sluice_connector_mysql::config::{self as mysql_config, MySqlConfig};
 use sluice_connector_mysql::convert::{key_struct, row_struct};
 use sluice_connector_mysql::decode::{parse_rows, rows_kind};
