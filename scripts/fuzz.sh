@@ -65,14 +65,14 @@ for t in "${targets[@]}"; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -n 1)
     if [ -z "$runs" ]; then
         # Without final stats (a crash), the last status line's count: "#1234 ...".
-        runs=$(grep -o '^#[0-9]*' "$out" | tail -n 1 | tr -d '#')
+        runs=$(grep -ao '^#[0-9]*' "$out" | tail -n 1 | tr -d '#')
     fi
     corpus_size=$(find "$corpus" -type f | wc -l)
-    if [ "$rc" -ne 0 ] || grep -q '^==[0-9]*== ERROR: libFuzzer' "$out"; then
-        crash=$(grep -o "Test unit written to [^ ]*" "$out" | tail -n 1 | sed 's/Test unit written to //')
+    if [ "$rc" -ne 0 ] || grep -aq '^==[0-9]*== ERROR: libFuzzer' "$out"; then
+        crash=$(grep -ao "Test unit written to [^ ]*" "$out" | tail -n 1 | sed 's/Test unit written to //')
         summary+=("$(printf '%-18s executions=%-10s corpus=%-6s CRASH %s' "$t" "${runs:-?}" "$corpus_size" "${crash:-(see $out)}")")
         failed+=("$t")
-        grep -m 20 -A 30 -E "panicked at|ERROR: libFuzzer" "$out" >&2 || tail -n 40 "$out" >&2
+        grep -a -m 1 -A 30 -E "panicked at|ERROR: libFuzzer" "$out" >&2 || tail -n 40 "$out" >&2
     else
         summary+=("$(printf '%-18s executions=%-10s corpus=%-6s no crash' "$t" "${runs:-?}" "$corpus_size")")
     fi
