@@ -24,3 +24,7 @@ echo "==> cargo clippy --all-targets -- -D warnings" >&2
 cargo clippy --workspace --all-targets -- -D warnings
 echo "==> cargo test" >&2
 cargo test --workspace --no-fail-fast -- --nocapture
+# Every fuzz target for a bounded time (SLUICE_FUZZ_SECONDS, default 30 s each), from its
+# seed corpus; a crash fails the suite. Its own build, in target/fuzz.
+echo "==> fuzzing (scripts/fuzz.sh)" >&2
+scripts/fuzz.sh

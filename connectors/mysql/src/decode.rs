@@ -102,15 +102,25 @@ impl<'a> RowsEvent<'a> {
                 cols.len()
             ));
         }
+        let before = self.body.remaining();
         let first = image(&mut self.body, cols, self.present)?;
-        Ok(match self.kind {
+        let row = match self.kind {
             RowsKind::Write => (None, Some(first)),
             RowsKind::Delete => (Some(first), None),
             RowsKind::Update => {
                 let after = image(&mut self.body, cols, self.present_after)?;
                 (Some(first), Some(after))
             }
-        })
+        };
+        // A row of no bytes (no column present) would leave the body where it was, and
+        // the caller's `while !is_done()` would never end.
+        if self.body.remaining() == before {
+            return Err(format!(
+                "the rows event of table id {} has row images of no bytes (none of its {} columns present) but {before} bytes left: the event is malformed",
+                self.table_id, self.columns
+            ));
+        }
+        Ok(row)
     }
 }
 
@@ -326,49 +336,23 @@ pub fn decimal_size(precision: u8, scale: u8) -> usize {
     (intg / 9) * 4 + DIG2BYTES[intg % 9] + (scale / 9) * 4 + DIG2BYTES[scale % 9]
 }
 
-/// MySQL's binary DECIMAL of at most 38 digits as its unscaled value (`-12.50` in a
-/// DECIMAL(5,2) is -1250), without going through text; `None` above 38 digits.
-pub fn decimal_unscaled(bytes: &[u8], precision: u8, scale: u8) -> Result<Option<i128>, String> {
-    if precision > 38 {
-        return Ok(None);
-    }
-    if bytes.is_empty() || bytes.len() != decimal_size(precision, scale) {
+/// One group of `digits` decimal digits (1-9), stored in `DIG2BYTES[digits]` big-endian
+/// bytes; a group holding more digits than it may is malformed, not a bigger number.
+fn digit_group(r: &mut Reader<'_>, digits: usize) -> Result<u64, String> {
+    let v = r
+        .uint_be(DIG2BYTES[digits], "decimal")
+        .map_err(|s| s.to_string())?;
+    if v >= 10u64.pow(digits as u32) {
         return Err(format!(
-            "DECIMAL({precision},{scale}) needs {} bytes, got {}",
-            decimal_size(precision, scale),
-            bytes.len()
+            "a DECIMAL group of {digits} digits holds {v}: the value is malformed"
         ));
     }
-    let mut b = [0u8; 32];
-    let b = &mut b[..bytes.len()];
-    b.copy_from_slice(bytes);
-    let negative = b[0] & 0x80 == 0;
-    b[0] ^= 0x80;
-    if negative {
-        b.iter_mut().for_each(|x| *x = !*x);
-    }
-    let intg = usize::from(precision.saturating_sub(scale));
-    let frac = usize::from(scale);
-    let mut r = Reader::new(b);
-    let e = |s: Short| s.to_string();
-    let mut v: i128 = 0;
-    let lead = DIG2BYTES[intg % 9];
-    if lead > 0 {
-        v = i128::from(r.uint_be(lead, "decimal").map_err(e)?);
-    }
-    for _ in 0..intg / 9 + frac / 9 {
-        v = v * 1_000_000_000 + i128::from(r.uint_be(4, "decimal").map_err(e)?);
-    }
-    let trail = frac % 9;
-    if trail > 0 {
-        let t = r.uint_be(DIG2BYTES[trail], "decimal").map_err(e)?;
-        v = v * 10i128.pow(trail as u32) + i128::from(t);
-    }
-    Ok(Some(if negative { -v } else { v }))
+    Ok(v)
 }
 
-/// MySQL's binary DECIMAL as plain decimal text (`-12.50`).
-pub fn decimal_text(bytes: &[u8], precision: u8, scale: u8) -> Result<String, String> {
+/// Checks the length of a binary DECIMAL(precision, scale) and returns its bytes with the
+/// sign bit flipped and, for a negative value, every bit inverted: the magnitude.
+fn decimal_magnitude(bytes: &[u8], precision: u8, scale: u8) -> Result<(Vec<u8>, bool), String> {
     if bytes.is_empty() || bytes.len() != decimal_size(precision, scale) {
         return Err(format!(
             "DECIMAL({precision},{scale}) needs {} bytes, got {}",
@@ -382,17 +366,44 @@ pub fn decimal_text(bytes: &[u8], precision: u8, scale: u8) -> Result<String, St
     if negative {
         b.iter_mut().for_each(|x| *x = !*x);
     }
+    Ok((b, negative))
+}
+
+/// MySQL's binary DECIMAL of at most 38 digits as its unscaled value (`-12.50` in a
+/// DECIMAL(5,2) is -1250), without going through text; `None` above 38 digits (and for a
+/// scale above the precision, which no server writes), left to [`decimal_text`].
+pub fn decimal_unscaled(bytes: &[u8], precision: u8, scale: u8) -> Result<Option<i128>, String> {
+    if precision > 38 || scale > precision {
+        return Ok(None);
+    }
+    let (b, negative) = decimal_magnitude(bytes, precision, scale)?;
+    let intg = usize::from(precision - scale);
+    let frac = usize::from(scale);
+    let mut r = Reader::new(&b);
+    // At most 38 digits, each group checked: the value stays below 10^38 < i128::MAX.
+    let mut v = i128::from(digit_group(&mut r, intg % 9)?);
+    for _ in 0..intg / 9 + frac / 9 {
+        v = v * 1_000_000_000 + i128::from(digit_group(&mut r, 9)?);
+    }
+    let trail = frac % 9;
+    if trail > 0 {
+        v = v * 10i128.pow(trail as u32) + i128::from(digit_group(&mut r, trail)?);
+    }
+    Ok(Some(if negative { -v } else { v }))
+}
+
+/// MySQL's binary DECIMAL as plain decimal text (`-12.50`).
+pub fn decimal_text(bytes: &[u8], precision: u8, scale: u8) -> Result<String, String> {
+    let (b, negative) = decimal_magnitude(bytes, precision, scale)?;
     let intg = usize::from(precision.saturating_sub(scale));
     let scale = usize::from(scale);
     let mut r = Reader::new(&b);
     let mut int = String::new();
-    let lead = DIG2BYTES[intg % 9];
-    let e = |s: Short| s.to_string();
-    if lead > 0 {
-        int.push_str(&r.uint_be(lead, "decimal").map_err(e)?.to_string());
+    if intg % 9 > 0 {
+        int.push_str(&digit_group(&mut r, intg % 9)?.to_string());
     }
     for _ in 0..intg / 9 {
-        int.push_str(&format!("{:09}", r.uint_be(4, "decimal").map_err(e)?));
+        int.push_str(&format!("{:09}", digit_group(&mut r, 9)?));
     }
     let int = int.trim_start_matches('0');
     let mut out = String::new();
@@ -403,11 +414,11 @@ pub fn decimal_text(bytes: &[u8], precision: u8, scale: u8) -> Result<String, St
     if scale > 0 {
         out.push('.');
         for _ in 0..scale / 9 {
-            out.push_str(&format!("{:09}", r.uint_be(4, "decimal").map_err(e)?));
+            out.push_str(&format!("{:09}", digit_group(&mut r, 9)?));
         }
         let trail = scale % 9;
         if trail > 0 {
-            let v = r.uint_be(DIG2BYTES[trail], "decimal").map_err(e)?;
+            let v = digit_group(&mut r, trail)?;
             out.push_str(&format!("{v:0trail$}"));
         }
     }
@@ -453,6 +464,42 @@ mod tests {
         assert_eq!(decimal_unscaled(&[0; 30], 65, 30), Ok(None));
     }
 
+    #[test]
+    fn malformed_decimals_are_errors_not_overflows() {
+        // Found by the binlog_event fuzz target. A scale above the precision (no server
+        // writes one) made 36 bytes for a 32-byte buffer and 72 digits for an i128; it is
+        // left to the text form.
+        let mut zero = vec![0x80];
+        zero.resize(decimal_size(38, 80), 0);
+        assert_eq!(zero.len(), 36);
+        assert_eq!(decimal_unscaled(&zero, 38, 80), Ok(None));
+        let text = decimal_text(&zero, 38, 80).expect("text");
+        assert_eq!(text, format!("0.{}", "0".repeat(80)));
+        // A 4-byte group holds at most 999999999, a 1-byte lead group of one digit 9.
+        let big_group = [0x80, 0xff, 0xff, 0xff, 0xff];
+        for bytes in [&big_group[..], &[0x8a, 0, 0, 0, 0]] {
+            let err = decimal_unscaled(bytes, 10, 0).expect_err("malformed");
+            assert!(err.contains("the value is malformed"), "{err}");
+            assert!(decimal_text(bytes, 10, 0).is_err());
+        }
+        // The largest valid values still decode.
+        let nines = [0x89, 0x3b, 0x9a, 0xc9, 0xff];
+        assert_eq!(decimal_unscaled(&nines, 10, 0), Ok(Some(9_999_999_999)));
+        let mut max38 = vec![0x80 | 99];
+        for _ in 0..4 {
+            max38.extend(999_999_999u32.to_be_bytes());
+        }
+        assert_eq!(
+            decimal_unscaled(&max38, 38, 0),
+            Ok(Some(10i128.pow(38) - 1))
+        );
+        let negative: Vec<u8> = max38.iter().map(|b| !b).collect();
+        assert_eq!(
+            decimal_unscaled(&negative, 38, 0),
+            Ok(Some(1 - 10i128.pow(38)))
+        );
+    }
+
     fn col(t: u8, meta: [u8; 2], unsigned: bool) -> BinlogColumn {
         BinlogColumn {
             ty: t,
@@ -463,6 +510,34 @@ mod tests {
             name: None,
             values: vec![],
         }
+    }
+
+    /// A WRITE_ROWS (v2) event of table 7 with `columns` columns, `present` as the
+    /// columns bitmap, then `body`.
+    fn write_rows(columns: u8, present: &[u8], body: &[u8]) -> Vec<u8> {
+        let mut data = vec![7, 0, 0, 0, 0, 0, 0, 0, 2, 0, columns];
+        data.extend_from_slice(present);
+        data.extend_from_slice(body);
+        data
+    }
+
+    #[test]
+    fn rows_of_no_bytes_are_an_error_not_an_endless_loop() {
+        // Found by the binlog_event fuzz target: no column present, so each row image is
+        // empty and reading rows never reached the end of the event.
+        let data = write_rows(1, &[0], &[0xaa]);
+        let mut ev = parse_rows(&data, 0x1e).expect("header");
+        let cols = [col(ty::LONG, [0, 0], false)];
+        let err = ev.next_row(&cols).expect_err("no progress");
+        assert!(err.contains("row images of no bytes"), "{err}");
+        let data = write_rows(0, &[], &[0, 0]);
+        let mut ev = parse_rows(&data, 0x1e).expect("header");
+        assert!(ev.next_row(&[]).is_err());
+        // A real row still reads: one present column, its null bitmap, its 4 bytes.
+        let data = write_rows(1, &[1], &[0, 5, 0, 0, 0]);
+        let mut ev = parse_rows(&data, 0x1e).expect("header");
+        assert_eq!(ev.next_row(&cols), Ok((None, Some(vec![Raw::Int(5)]))));
+        assert!(ev.is_done());
     }
 
     #[test]

@@ -147,16 +147,11 @@ pub fn truncate_target(sql: &str, default_db: &str) -> Option<(String, String)> 
         Some(rest) => rest.split_once("*/")?.1.trim_start(),
         None => s,
     };
-    let head = s.get(..8)?;
-    if !head.eq_ignore_ascii_case("truncate") {
-        return None;
-    }
-    let mut rest = s[8..].trim_start();
-    if rest.len() >= 5
-        && rest[..5].eq_ignore_ascii_case("table")
-        && rest[5..].starts_with(|c: char| c.is_whitespace() || c == '`')
-    {
-        rest = rest[5..].trim_start();
+    let mut rest = strip_keyword(s, "truncate")?.trim_start();
+    if let Some(after) = strip_keyword(rest, "table") {
+        if after.starts_with(|c: char| c.is_whitespace() || c == '`') {
+            rest = after.trim_start();
+        }
     }
     let name = rest.trim_end().trim_end_matches(';').trim_end();
     let (db, table) = match split_qualified(name) {
@@ -164,6 +159,15 @@ pub fn truncate_target(sql: &str, default_db: &str) -> Option<(String, String)> 
         (None, t) => (default_db.to_owned(), t),
     };
     (!table.is_empty() && !db.is_empty()).then_some((db, table))
+}
+
+/// `s` after its first `keyword.len()` bytes when they are `keyword` in any case. Never
+/// slices inside a character: statements name tables in any script.
+fn strip_keyword<'a>(s: &'a str, keyword: &str) -> Option<&'a str> {
+    let head = s.get(..keyword.len())?;
+    head.eq_ignore_ascii_case(keyword)
+        .then(|| s.get(keyword.len()..))
+        .flatten()
 }
 
 fn split_qualified(name: &str) -> (Option<String>, String) {
@@ -259,5 +263,24 @@ mod tests {
             Some(("inv".into(), "tablex".into()))
         );
         assert_eq!(truncate_target("DROP TABLE t", "inv"), None);
+    }
+
+    #[test]
+    fn truncates_of_tables_named_in_any_script() {
+        // Found by the binlog_event fuzz target: "table" was compared by slicing five
+        // bytes, which panicked inside the 'é' of a table name.
+        assert_eq!(
+            truncate_target("TRUNCATE ééé", "inv"),
+            Some(("inv".into(), "ééé".into()))
+        );
+        assert_eq!(
+            truncate_target("truncate table `café`.`ééé`;", "x"),
+            Some(("café".into(), "ééé".into()))
+        );
+        assert_eq!(truncate_target("TRUNCATÉ t", "inv"), None);
+        assert_eq!(
+            truncate_target("TRUNCATE tabl€", "inv"),
+            Some(("inv".into(), "tabl€".into()))
+        );
     }
 }
