@@ -20,6 +20,7 @@ use sluice_core::plugin::Progress;
 use sluice_core::ConnectError;
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 use super::config_store::KafkaConfigStore;
 use super::coordinator::{ConfigView, GroupWork, Leadership};
@@ -95,6 +96,7 @@ impl DistributedHerder {
         statuses: KafkaStatusStore,
         leadership: watch::Receiver<Leadership>,
     ) -> Self {
+        crate::metrics::global().set_worker_id(&worker_id);
         DistributedHerder {
             config,
             worker_id,
@@ -188,6 +190,7 @@ impl DistributedHerder {
             }
             Ok::<(), String>(())
         }
+        .instrument(tracing::error_span!("connector", connector = %name))
         .await;
         let status = match result {
             Ok(()) => self.status("RUNNING", None),
@@ -276,25 +279,29 @@ impl DistributedHerder {
             }
         };
         let herder = self.clone();
-        let join = tokio::spawn(async move {
-            tracing::info!(task = %id, "assigned task started");
-            let _ = herder
-                .statuses
-                .put_task(&id.connector, id.task, &herder.status("RUNNING", None))
-                .await;
-            let result = run.await;
-            if let Err(e) = result {
-                tracing::error!(task = %id, error = %e, "task failed");
+        let span = tracing::error_span!("task", connector = %id.connector, task = id.task);
+        let join = tokio::spawn(
+            async move {
+                tracing::info!(task = %id, "assigned task started");
                 let _ = herder
                     .statuses
-                    .put_task(
-                        &id.connector,
-                        id.task,
-                        &herder.status("FAILED", Some(e.to_string())),
-                    )
+                    .put_task(&id.connector, id.task, &herder.status("RUNNING", None))
                     .await;
+                let result = run.await;
+                if let Err(e) = result {
+                    tracing::error!(task = %id, error = %e, "task failed");
+                    let _ = herder
+                        .statuses
+                        .put_task(
+                            &id.connector,
+                            id.task,
+                            &herder.status("FAILED", Some(e.to_string())),
+                        )
+                        .await;
+                }
             }
-        });
+            .instrument(span),
+        );
         Ok(RunningTask {
             config: task_config,
             stop,
@@ -477,6 +484,9 @@ impl GroupWork for Arc<DistributedHerder> {
     fn apply<'a>(&'a self, a: &'a Assignment, generation: i32) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             self.generation.store(generation, Ordering::SeqCst);
+            crate::metrics::global()
+                .worker()
+                .rebalance_completed(generation);
             let (stop_tasks, stop_connectors) = {
                 let mut running = self.running.lock().await;
                 let tasks: Vec<(TaskKey, RunningTask)> = {

@@ -36,6 +36,10 @@ struct Inner {
     /// sequence number that orders partitions in a commit.
     committable: Vec<(u64, Arc<OffsetMap>, SourceOffset)>,
     failure: Option<String>,
+    /// Records sent to Kafka and acknowledged (not those dropped before sending).
+    delivered: u64,
+    /// Records sent to Kafka and not yet acknowledged.
+    in_flight: u64,
 }
 
 impl Inner {
@@ -91,6 +95,7 @@ impl AckTracker {
             offset,
             acked,
         });
+        inner.in_flight += u64::from(!acked);
         if acked && inner.pending.len() == 1 {
             inner.advance();
         }
@@ -129,11 +134,14 @@ impl AckTracker {
         let Some(i) = seq.checked_sub(inner.base) else {
             return;
         };
+        let state = &mut *inner;
         if let Some(slot) = usize::try_from(i)
             .ok()
-            .and_then(|i| inner.pending.get_mut(i))
+            .and_then(|i| state.pending.get_mut(i))
         {
             slot.acked = true;
+            state.delivered += 1;
+            state.in_flight = state.in_flight.saturating_sub(1);
         }
         if i == 0 {
             inner.advance();
@@ -150,6 +158,16 @@ impl AckTracker {
             .into_iter()
             .map(|(_, p, o)| (Arc::unwrap_or_clone(p), o.into_map()))
             .collect()
+    }
+}
+
+impl crate::metrics::DeliveryCounts for AckTracker {
+    fn acknowledged(&self) -> u64 {
+        self.lock().delivered
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.lock().in_flight
     }
 }
 

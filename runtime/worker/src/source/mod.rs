@@ -26,6 +26,7 @@ use sluice_core::{ConnectError, SourceRecord};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::metrics::TaskMetrics;
 use crate::offsets::OffsetStore;
 use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
 use acks::{AckTracker, SourceDeliveries};
@@ -89,6 +90,8 @@ impl SourceTaskRunner {
         crate::task::set_state(&state, "RUNNING", None);
         tracing::info!(task = %self.id, "source task started");
         let acks = self.acks.clone();
+        let metrics = crate::metrics::global().task(&self.id, crate::metrics::TaskKind::Source);
+        let _attached = metrics.attach(Some(acks.clone()), Some(self.progress.clone()));
         let mut next_flush = Instant::now() + self.flush_interval;
         let result: Result<(), ConnectError> = async {
             loop {
@@ -99,12 +102,13 @@ impl SourceTaskRunner {
                     biased;
                     _ = stop.changed() => return Ok(()),
                     _ = tokio::time::sleep_until(next_flush) => {
-                        self.commit(&acks).await?;
+                        self.commit(&acks, &metrics).await?;
                         next_flush = Instant::now() + self.flush_interval;
                         continue;
                     }
                     batch = self.task.poll() => batch?,
                 };
+                metrics.source_batch(&batch);
                 for record in batch {
                     acks.wait_for_room().await;
                     self.send(record).await?;
@@ -119,7 +123,7 @@ impl SourceTaskRunner {
         if let Ok(Err(e)) = flushed {
             tracing::warn!(task = %self.id, error = %e, "producer flush at shutdown did not finish; unacknowledged records will be sent again after restart");
         }
-        let committed = self.commit(&acks).await;
+        let committed = self.commit(&acks, &metrics).await;
         if let Err(e) = self.task.stop().await {
             tracing::warn!(task = %self.id, error = %e, "source task stop failed");
         }
@@ -129,16 +133,19 @@ impl SourceTaskRunner {
             .and(acks.failure().map_or(Ok(()), Err))
     }
 
-    async fn commit(&mut self, acks: &AckTracker) -> Result<(), ConnectError> {
+    async fn commit(
+        &mut self,
+        acks: &AckTracker,
+        metrics: &TaskMetrics,
+    ) -> Result<(), ConnectError> {
         let offsets = acks.take_committable();
         if offsets.is_empty() {
             return Ok(());
         }
         let n = offsets.len();
-        self.offsets
-            .commit(&self.id.connector, offsets)
-            .await
-            .map_err(|e| ConnectError::Fatal(e.to_string()))?;
+        let committed = self.offsets.commit(&self.id.connector, offsets).await;
+        metrics.offset_commit(committed.is_ok());
+        committed.map_err(|e| ConnectError::Fatal(e.to_string()))?;
         tracing::debug!(task = %self.id, partitions = n, "committed source offsets");
         self.task.commit().await
     }
