@@ -280,28 +280,26 @@ impl DistributedHerder {
         };
         let herder = self.clone();
         let span = tracing::error_span!("task", connector = %id.connector, task = id.task);
-        let join = tokio::spawn(
-            async move {
-                tracing::info!(task = %id, "assigned task started");
+        let run_task = async move {
+            tracing::info!(task = %id, "assigned task started");
+            let _ = herder
+                .statuses
+                .put_task(&id.connector, id.task, &herder.status("RUNNING", None))
+                .await;
+            let result = run.await;
+            if let Err(e) = result {
+                tracing::error!(task = %id, error = %e, "task failed");
                 let _ = herder
                     .statuses
-                    .put_task(&id.connector, id.task, &herder.status("RUNNING", None))
+                    .put_task(
+                        &id.connector,
+                        id.task,
+                        &herder.status("FAILED", Some(e.to_string())),
+                    )
                     .await;
-                let result = run.await;
-                if let Err(e) = result {
-                    tracing::error!(task = %id, error = %e, "task failed");
-                    let _ = herder
-                        .statuses
-                        .put_task(
-                            &id.connector,
-                            id.task,
-                            &herder.status("FAILED", Some(e.to_string())),
-                        )
-                        .await;
-                }
             }
-            .instrument(span),
-        );
+        };
+        let join = tokio::spawn(run_task.instrument(span));
         Ok(RunningTask {
             config: task_config,
             stop,

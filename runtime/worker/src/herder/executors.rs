@@ -85,13 +85,11 @@ pub(super) fn spawn(
                 flush_interval: worker.offset_flush_interval,
                 flush_timeout: worker.offset_flush_timeout,
             };
-            tokio::spawn(
-                async move {
-                    let result = runner.run(stop_rx, run_state.clone()).await;
-                    finish(&id, &run_state, result);
-                }
-                .instrument(span),
-            )
+            let run = async move {
+                let result = runner.run(stop_rx, run_state.clone()).await;
+                finish(&id, &run_state, result);
+            };
+            tokio::spawn(run.instrument(span))
         }
         Factory::Sink { task, .. } => {
             // First: it sees the topic the record was consumed from.
@@ -110,13 +108,11 @@ pub(super) fn spawn(
                 topics_regex: config.topics_regex.clone(),
                 flush_interval: worker.offset_flush_interval,
             };
-            tokio::spawn(
-                async move {
-                    let result = runner.run(stop_rx, run_state.clone()).await;
-                    finish(&id, &run_state, result);
-                }
-                .instrument(span),
-            )
+            let run = async move {
+                let result = runner.run(stop_rx, run_state.clone()).await;
+                finish(&id, &run_state, result);
+            };
+            tokio::spawn(run.instrument(span))
         }
         Factory::Converter(_) => {
             return Err(ConnectError::Fatal(format!(

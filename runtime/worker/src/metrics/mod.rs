@@ -135,3 +135,10 @@ pub fn record_failure(id: &TaskId, skipped: bool, logged: bool) {
         m.record_failure(skipped, logged);
     }
 }
+
+/// Counts a write of task `id` to the dead letter queue (`ok`) or its failure.
+pub fn dead_letter_produce(id: &TaskId, ok: bool) {
+    if let Some(m) = global().existing(id) {
+        m.dead_letter_produce(ok);
+    }
+}
