@@ -90,16 +90,30 @@ pub fn now_ms() -> i64 {
 }
 
 /// The source event time of a record: the Debezium envelope's `source.ts_ms` (a MySQL
-/// binlog event's time, a MongoDB operation's cluster time), else the record's timestamp.
-pub fn source_timestamp_ms(record: &Record) -> Option<i64> {
-    if let Value::Struct(envelope) = &record.value.value {
-        if let Some(Value::Struct(source)) = envelope.get("source") {
-            if let Some(Value::Int64(ts)) = source.get("ts_ms") {
-                return Some(*ts);
-            }
-        }
+/// binlog event's time, a MongoDB operation's cluster time).
+pub fn envelope_timestamp_ms(record: &Record) -> Option<i64> {
+    let Value::Struct(envelope) = &record.value.value else {
+        return None;
+    };
+    match envelope.get("source") {
+        Some(Value::Struct(source)) => match source.get("ts_ms") {
+            Some(Value::Int64(ts)) => Some(*ts),
+            _ => None,
+        },
+        _ => None,
     }
-    record.timestamp
+}
+
+/// The source event time of the end of a batch: `source.ts_ms` of one of its last few
+/// records (a tombstone or a transaction marker may close it), else the last record's
+/// timestamp.
+pub fn batch_timestamp_ms(batch: &[sluice_core::SourceRecord]) -> Option<i64> {
+    batch
+        .iter()
+        .rev()
+        .take(4)
+        .find_map(|r| envelope_timestamp_ms(&r.record))
+        .or_else(|| batch.last().and_then(|r| r.record.timestamp))
 }
 
 /// One task's metrics. Kept per `(connector, task)` in the registry, so counters go on
@@ -220,7 +234,7 @@ impl TaskMetrics {
         let n = batch.len() as u64;
         self.records_in.fetch_add(n, Relaxed);
         self.batches.observe(n);
-        if let Some(ts) = batch.last().and_then(|r| source_timestamp_ms(&r.record)) {
+        if let Some(ts) = batch_timestamp_ms(batch) {
             self.lag_ms
                 .store(now_ms().saturating_sub(ts).max(0), Relaxed);
         }
@@ -369,6 +383,26 @@ mod tests {
         fn in_flight(&self) -> u64 {
             self.1
         }
+    }
+
+    #[test]
+    fn the_lag_comes_from_the_last_debezium_source_timestamp() {
+        let shape = sluice_connector_file::datagen::EventShape::new("p", "db", "t", 3, 4);
+        let mut batch = vec![shape.event(1, 1, 1_000), shape.event(1, 2, 2_000)];
+        assert_eq!(batch_timestamp_ms(&batch), Some(2_000));
+        // A tombstone closes the batch: the event before it tells the time.
+        let mut tombstone = batch[1].clone();
+        tombstone.record.value = sluice_core::SchemaAndValue::NULL;
+        tombstone.record.timestamp = Some(9_999);
+        batch.push(tombstone.clone());
+        assert_eq!(batch_timestamp_ms(&batch), Some(2_000));
+        // No envelope at all (a file source): the record's own timestamp.
+        assert_eq!(batch_timestamp_ms(&[tombstone]), Some(9_999));
+        assert_eq!(batch_timestamp_ms(&[]), None);
+        let m = TaskMetrics::new(TaskKind::Source);
+        m.source_batch(&batch);
+        let lag = m.read().lag_ms.unwrap_or(-1);
+        assert!((now_ms() - 2_000 - lag).abs() < 60_000, "lag {lag}");
     }
 
     #[test]

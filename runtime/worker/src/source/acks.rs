@@ -227,6 +227,21 @@ mod tests {
     }
 
     #[test]
+    fn acknowledged_and_in_flight_count_sent_records_only() {
+        use crate::metrics::DeliveryCounts as _;
+        let t = AckTracker::default();
+        let p = partition("a");
+        let s0 = t.register(p.clone(), offset(0), false);
+        let _dropped = t.register(p.clone(), offset(1), true);
+        let s2 = t.register(p, offset(2), false);
+        assert_eq!((t.acknowledged(), t.in_flight()), (0, 2));
+        t.delivered(s2, None);
+        assert_eq!((t.acknowledged(), t.in_flight()), (1, 1));
+        t.delivered(s0, None);
+        assert_eq!((t.acknowledged(), t.in_flight()), (2, 0));
+    }
+
+    #[test]
     fn a_failure_stops_the_prefix() {
         let t = AckTracker::default();
         let p = partition("a");
