@@ -7,6 +7,7 @@ pub mod distributed;
 pub mod herder;
 pub mod kafka;
 pub mod logging;
+pub mod metrics;
 pub mod offsets;
 pub mod registry;
 pub mod rest;

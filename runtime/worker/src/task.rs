@@ -120,6 +120,7 @@ impl ErrorPolicy {
     ) -> Result<(), ConnectError> {
         let fatal = self.tolerance == ErrorTolerance::None
             || error.class() != sluice_core::ErrorClass::BadRecord;
+        crate::metrics::record_failure(task, !fatal, self.log || fatal);
         if self.log || fatal {
             if self.include_messages {
                 tracing::error!(task = %task, stage = ?stage, error = %error, record = ?record, "error processing a record");

@@ -28,6 +28,7 @@ use sluice_core::ConnectError;
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use super::config_store::{ClusterConfig, KafkaConfigStore, RestartRequest};
 use super::coordinator::{ConfigView, GroupWork, Leadership};
@@ -139,6 +140,7 @@ impl DistributedHerder {
         leadership: watch::Receiver<Leadership>,
         kafka_cluster_id: Option<String>,
     ) -> Self {
+        crate::metrics::global().set_worker_id(&worker_id);
         DistributedHerder {
             config,
             worker_id,
@@ -242,6 +244,7 @@ impl DistributedHerder {
             }
             Ok::<(), String>(())
         }
+        .instrument(tracing::error_span!("connector", connector = %name))
         .await;
         let status = match result {
             Ok(()) if target == TargetState::Paused => self.status("PAUSED", None),
@@ -379,7 +382,8 @@ impl DistributedHerder {
         let instance = self.instances.fetch_add(1, Ordering::SeqCst);
         let herder = self.clone();
         let task_key = key.clone();
-        let join = tokio::spawn(async move {
+        let span = tracing::error_span!("task", connector = %id.connector, task = id.task);
+        let run_task = async move {
             tracing::info!(task = %id, "assigned task started");
             herder
                 .put_task_status(&task_key, herder.status("RUNNING", None))
@@ -387,7 +391,8 @@ impl DistributedHerder {
             if let Err(e) = run.await {
                 herder.task_failed(task_key, instance, e).await;
             }
-        });
+        };
+        let join = tokio::spawn(run_task.instrument(span));
         Ok(Executor {
             stop,
             join,
@@ -735,6 +740,9 @@ impl GroupWork for Arc<DistributedHerder> {
     fn apply<'a>(&'a self, a: &'a Assignment, generation: i32) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             self.generation.store(generation, Ordering::SeqCst);
+            crate::metrics::global()
+                .worker()
+                .rebalance_completed(generation);
             let (stop_tasks, stop_connectors) = {
                 let mut running = self.running.lock().await;
                 let gone: Vec<TaskKey> = running

@@ -13,6 +13,7 @@ use sluice_core::plugin::{Progress, Transform};
 use sluice_core::ConnectError;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument as _;
 
 use super::topics::{ActiveTopics, TopicRecorder};
 use crate::config::{ConnectorConfig, WorkerConfig};
@@ -59,6 +60,8 @@ pub(super) fn spawn(
     let recorder = worker
         .topic_tracking
         .then(|| TopicRecorder::new(topics.clone()));
+    // Every log line of the task carries its connector and task number.
+    let span = tracing::error_span!("task", connector = %id.connector, task = id.task);
     let join = match config.plugin.factory {
         Factory::Source { task, .. } => {
             let (producer, acks) = crate::source::create_producer(&kafka::producer_config(
@@ -83,10 +86,11 @@ pub(super) fn spawn(
                 flush_timeout: worker.offset_flush_timeout,
                 transactions: None,
             };
-            tokio::spawn(async move {
+            let run = async move {
                 let result = runner.run(stop_rx, run_state.clone()).await;
                 finish(&id, &run_state, result);
-            })
+            };
+            tokio::spawn(run.instrument(span))
         }
         Factory::Sink { task, .. } => {
             // First: it sees the topic the record was consumed from.
@@ -105,10 +109,11 @@ pub(super) fn spawn(
                 topics_regex: config.topics_regex.clone(),
                 flush_interval: worker.offset_flush_interval,
             };
-            tokio::spawn(async move {
+            let run = async move {
                 let result = runner.run(stop_rx, run_state.clone()).await;
                 finish(&id, &run_state, result);
-            })
+            };
+            tokio::spawn(run.instrument(span))
         }
         Factory::Converter(_) => {
             return Err(ConnectError::Fatal(format!(

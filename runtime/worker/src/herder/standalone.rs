@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use sluice_core::config::ConfigMap;
 use sluice_core::plugin::Progress;
 use sluice_core::ConnectError;
+use tracing::Instrument as _;
 
 use super::executors::{self, Running, TaskSlot};
 use super::topics::ActiveTopics;
@@ -79,6 +80,7 @@ impl StandaloneHerder {
         offsets: Arc<FileOffsetStore>,
         kafka_cluster_id: Option<String>,
     ) -> Self {
+        crate::metrics::global().set_worker_id(&worker_id);
         StandaloneHerder {
             worker,
             worker_id,
@@ -132,7 +134,9 @@ impl StandaloneHerder {
         let task_configs = if target == TargetState::Stopped {
             Vec::new()
         } else {
-            super::generate_task_configs(&config).await?
+            super::generate_task_configs(&config)
+                .instrument(tracing::error_span!("connector", connector = %name))
+                .await?
         };
         let old = self.lock().remove(&name);
         if let Some(old) = old {
@@ -295,7 +299,8 @@ impl StandaloneHerder {
             }
             return Ok(());
         }
-        let configs = match super::generate_task_configs(&config).await {
+        let span = tracing::error_span!("connector", connector = %name);
+        let configs = match super::generate_task_configs(&config).instrument(span).await {
             Ok(c) => c,
             Err(err) => {
                 if let Some(e) = self.lock().get_mut(name) {

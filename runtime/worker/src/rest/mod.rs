@@ -137,6 +137,7 @@ pub fn router(herder: AppState) -> Router {
         )
         .route("/admin/loggers", get(loggers::list))
         .route("/admin/loggers/{name}", get(loggers::get).put(loggers::set))
+        .route("/metrics", get(crate::metrics::serve))
         .fallback(|| async { ApiError(StatusCode::NOT_FOUND, "HTTP 404 Not Found".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError(

@@ -19,6 +19,7 @@ use sluice_core::{ConnectError, Headers, Record, SinkRecord, TopicPartition};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::metrics::TaskMetrics;
 use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
 
 /// Most records handed to one `put`.
@@ -86,6 +87,8 @@ impl SinkTaskRunner {
         self.task.start(&self.config).await?;
         crate::task::set_state(&state, "RUNNING", None);
         tracing::info!(task = %self.id, topics = ?subscription, "sink task started");
+        let metrics = crate::metrics::global().task(&self.id, crate::metrics::TaskKind::Sink);
+        let _attached = metrics.attach(None, None);
 
         let mut positions: BTreeMap<TopicPartition, i64> = BTreeMap::new();
         let mut dirty = false;
@@ -98,7 +101,7 @@ impl SinkTaskRunner {
                     _ = stop.changed() => return Ok(()),
                     _ = tokio::time::sleep_until(next_flush) => {
                         if dirty {
-                            self.flush_and_commit(&consumer, &positions).await?;
+                            self.flush_and_commit(&consumer, &positions, &metrics).await?;
                             dirty = false;
                         }
                         next_flush = Instant::now() + self.flush_interval;
@@ -109,6 +112,7 @@ impl SinkTaskRunner {
                         None => return Err(ConnectError::Fatal("the consumer stream ended".into())),
                     },
                 };
+                metrics.sink_read(chunk.len());
                 let mut batch = Vec::with_capacity(chunk.len());
                 for msg in chunk {
                     let msg = match msg {
@@ -131,6 +135,7 @@ impl SinkTaskRunner {
                     }
                 }
                 if !batch.is_empty() {
+                    metrics.sink_put(&batch);
                     self.task.put(batch).await?;
                 }
             }
@@ -138,7 +143,7 @@ impl SinkTaskRunner {
         .await;
         drop(stream);
         let committed = if result.is_ok() && dirty {
-            self.flush_and_commit(&consumer, &positions).await
+            self.flush_and_commit(&consumer, &positions, &metrics).await
         } else {
             Ok(())
         };
@@ -150,6 +155,17 @@ impl SinkTaskRunner {
     }
 
     async fn flush_and_commit(
+        &mut self,
+        consumer: &StreamConsumer,
+        positions: &BTreeMap<TopicPartition, i64>,
+        metrics: &TaskMetrics,
+    ) -> Result<(), ConnectError> {
+        let committed = self.flush_and_commit_offsets(consumer, positions).await;
+        metrics.offset_commit(committed.is_ok());
+        committed
+    }
+
+    async fn flush_and_commit_offsets(
         &mut self,
         consumer: &StreamConsumer,
         positions: &BTreeMap<TopicPartition, i64>,

@@ -36,6 +36,10 @@ struct Inner {
     /// sequence number that orders partitions in a commit.
     committable: Vec<(u64, Arc<OffsetMap>, SourceOffset)>,
     failure: Option<String>,
+    /// Records sent to Kafka and acknowledged (not those dropped before sending).
+    delivered: u64,
+    /// Records sent to Kafka and not yet acknowledged.
+    in_flight: u64,
 }
 
 impl Inner {
@@ -91,6 +95,7 @@ impl AckTracker {
             offset,
             acked,
         });
+        inner.in_flight += u64::from(!acked);
         if acked && inner.pending.len() == 1 {
             inner.advance();
         }
@@ -129,11 +134,14 @@ impl AckTracker {
         let Some(i) = seq.checked_sub(inner.base) else {
             return;
         };
+        let state = &mut *inner;
         if let Some(slot) = usize::try_from(i)
             .ok()
-            .and_then(|i| inner.pending.get_mut(i))
+            .and_then(|i| state.pending.get_mut(i))
         {
             slot.acked = true;
+            state.delivered += 1;
+            state.in_flight = state.in_flight.saturating_sub(1);
         }
         if i == 0 {
             inner.advance();
@@ -150,6 +158,16 @@ impl AckTracker {
             .into_iter()
             .map(|(_, p, o)| (Arc::unwrap_or_clone(p), o.into_map()))
             .collect()
+    }
+}
+
+impl crate::metrics::DeliveryCounts for AckTracker {
+    fn acknowledged(&self) -> u64 {
+        self.lock().delivered
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.lock().in_flight
     }
 }
 
@@ -206,6 +224,21 @@ mod tests {
         assert_eq!(c[1].0["p"], "a");
         assert_eq!(c[1].1["n"], 3);
         assert!(t.take_committable().is_empty());
+    }
+
+    #[test]
+    fn acknowledged_and_in_flight_count_sent_records_only() {
+        use crate::metrics::DeliveryCounts as _;
+        let t = AckTracker::default();
+        let p = partition("a");
+        let s0 = t.register(p.clone(), offset(0), false);
+        let _dropped = t.register(p.clone(), offset(1), true);
+        let s2 = t.register(p, offset(2), false);
+        assert_eq!((t.acknowledged(), t.in_flight()), (0, 2));
+        t.delivered(s2, None);
+        assert_eq!((t.acknowledged(), t.in_flight()), (1, 1));
+        t.delivered(s0, None);
+        assert_eq!((t.acknowledged(), t.in_flight()), (2, 0));
     }
 
     #[test]

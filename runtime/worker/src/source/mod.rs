@@ -27,6 +27,7 @@ use sluice_core::{ConnectError, SourceRecord};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::metrics::TaskMetrics;
 use crate::offsets::OffsetStore;
 use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
 use acks::{AckTracker, SourceDeliveries};
@@ -99,6 +100,8 @@ impl SourceTaskRunner {
         crate::task::set_state(&state, "RUNNING", None);
         tracing::info!(task = %self.id, "source task started");
         let acks = self.acks.clone();
+        let metrics = crate::metrics::global().task(&self.id, crate::metrics::TaskKind::Source);
+        let _attached = metrics.attach(Some(acks.clone()), Some(self.progress.clone()));
         let flush_interval = match &self.transactions {
             Some(t) => t.interval.unwrap_or(self.flush_interval),
             None => self.flush_interval,
@@ -119,15 +122,16 @@ impl SourceTaskRunner {
                     _ = stop.changed() => return Ok(()),
                     _ = tokio::time::sleep_until(next_flush) => {
                         if self.transactions.is_none() {
-                            self.commit(&acks).await?;
+                            self.commit(&acks, &metrics).await?;
                         } else if std::mem::take(&mut open) {
-                            self.commit_transaction(&acks).await?;
+                            self.commit_transaction(&acks, &metrics).await?;
                         }
                         next_flush = Instant::now() + flush_interval;
                         continue;
                     }
                     batch = self.task.poll() => batch?,
                 };
+                metrics.source_batch(&batch);
                 if self.transactions.is_some() && !batch.is_empty() && !open {
                     transactions::begin(&self.producer)?;
                     open = true;
@@ -137,7 +141,7 @@ impl SourceTaskRunner {
                     self.send(record).await?;
                 }
                 if per_poll && std::mem::take(&mut open) {
-                    self.commit_transaction(&acks).await?;
+                    self.commit_transaction(&acks, &metrics).await?;
                 }
             }
         }
@@ -146,7 +150,7 @@ impl SourceTaskRunner {
             // A failed task leaves its transaction to be aborted (by the broker or the
             // task's next instance); a stopped one commits what it sent.
             let committed = match (&result, open) {
-                (Ok(()), true) => self.commit_transaction(&acks).await,
+                (Ok(()), true) => self.commit_transaction(&acks, &metrics).await,
                 _ => Ok(()),
             };
             if let Err(e) = self.task.stop().await {
@@ -162,7 +166,7 @@ impl SourceTaskRunner {
         if let Ok(Err(e)) = flushed {
             tracing::warn!(task = %self.id, error = %e, "producer flush at shutdown did not finish; unacknowledged records will be sent again after restart");
         }
-        let committed = self.commit(&acks).await;
+        let committed = self.commit(&acks, &metrics).await;
         if let Err(e) = self.task.stop().await {
             tracing::warn!(task = %self.id, error = %e, "source task stop failed");
         }
@@ -172,22 +176,29 @@ impl SourceTaskRunner {
             .and(acks.failure().map_or(Ok(()), Err))
     }
 
-    async fn commit(&mut self, acks: &AckTracker) -> Result<(), ConnectError> {
+    async fn commit(
+        &mut self,
+        acks: &AckTracker,
+        metrics: &TaskMetrics,
+    ) -> Result<(), ConnectError> {
         let offsets = acks.take_committable();
         if offsets.is_empty() {
             return Ok(());
         }
         let n = offsets.len();
-        self.offsets
-            .commit(&self.id.connector, offsets)
-            .await
-            .map_err(|e| ConnectError::Fatal(e.to_string()))?;
+        let committed = self.offsets.commit(&self.id.connector, offsets).await;
+        metrics.offset_commit(committed.is_ok());
+        committed.map_err(|e| ConnectError::Fatal(e.to_string()))?;
         tracing::debug!(task = %self.id, partitions = n, "committed source offsets");
         self.task.commit().await
     }
 
     /// Commits the open transaction with the offsets of every record in it.
-    async fn commit_transaction(&mut self, acks: &AckTracker) -> Result<(), ConnectError> {
+    async fn commit_transaction(
+        &mut self,
+        acks: &AckTracker,
+        metrics: &TaskMetrics,
+    ) -> Result<(), ConnectError> {
         let Some(settings) = self.transactions.clone() else {
             return Ok(());
         };
@@ -197,7 +208,10 @@ impl SourceTaskRunner {
             return Err(e);
         }
         let offsets = acks.take_committable();
-        transactions::commit(&self.producer, &settings, &self.id.connector, &offsets).await?;
+        let committed =
+            transactions::commit(&self.producer, &settings, &self.id.connector, &offsets).await;
+        metrics.offset_commit(committed.is_ok());
+        committed?;
         tracing::debug!(task = %self.id, partitions = offsets.len(), "committed a transaction");
         self.task.commit().await
     }
