@@ -92,7 +92,8 @@ fn bad_config_names_key_and_allowed() {
 
 #[test]
 fn decimals_far_from_their_schema_scale_are_refused_not_rescaled() {
-    // Found with the json_decode fuzz target: rescaling `1` to scale 2147483647 computed
+    // Found reading the path json_decode fuzzes, reproduced with its binary (the fuzzer did
+    // not reach it in its first minutes): rescaling `1` to scale 2147483647 computed
     // 10^2147483647 and never returned; so did `1E-2000000000` at scale 2.
     let c = JsonConverter::with_schemas(true);
     let message = |scale: &str, payload: &str| {
