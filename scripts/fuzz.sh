@@ -10,6 +10,8 @@
 #   SLUICE_FUZZ_SECONDS     time per target (default 30)
 #   SLUICE_FUZZ_TARGET_DIR  cargo target dir of the fuzz build (default <repo>/target/fuzz)
 #   SLUICE_TOOLS_DIR        where cargo-fuzz is installed (default $CARGO_HOME or ~/.cargo)
+#   SLUICE_FUZZ_KEEP_CORPUS 1 to go on from the inputs earlier runs found (default: start
+#                           from the seeds, so a run costs the same every time, as in CI)
 #
 # Stable Rust: cargo-fuzz's default AddressSanitizer needs nightly's -Zsanitizer, which
 # this toolchain does not have. `--sanitizer none` is cargo-fuzz's documented stable mode:
@@ -55,6 +57,9 @@ for t in "${targets[@]}"; do
     artifacts=$repo/fuzz/artifacts/$t
     # New inputs go to a corpus outside the source tree; the seeds are only read.
     corpus=$work/corpus/$t
+    if [ "${SLUICE_FUZZ_KEEP_CORPUS:-0}" != 1 ]; then
+        rm -rf "$corpus"
+    fi
     mkdir -p "$seeds" "$artifacts" "$corpus"
     out=$work/$t.log
     log "running $t for ${seconds}s"

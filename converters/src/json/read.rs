@@ -6,6 +6,10 @@ use serde_json::Value as Json;
 use sluice_core::schema::logical;
 use sluice_core::{ConnectError, Decimal, SchemaBuilder, SchemaRef, Struct, Type, Value};
 
+/// How far a numeric decimal's own scale may be from its schema's: rescaling by more
+/// would cost time and memory in proportion, for digits no real decimal has.
+const MAX_RESCALE_DIGITS: i64 = 1_000;
+
 fn err(msg: impl Into<String>) -> ConnectError {
     ConnectError::Data(msg.into())
 }
@@ -173,6 +177,15 @@ pub fn read_value_with(
                 Json::Number(n) => {
                     let d = Decimal::parse(&n.to_string())
                         .ok_or_else(|| err(format!("invalid decimal number {n}")))?;
+                    // Rescaling multiplies or divides by 10^|difference|: a scale
+                    // billions of digits away (a hostile schema, or `1E-2000000000`)
+                    // would build a number of billions of digits.
+                    if (i64::from(scale) - i64::from(d.scale)).abs() > MAX_RESCALE_DIGITS {
+                        return Err(err(format!(
+                            "decimal {n} cannot be read at the schema's scale {scale}: its own scale is {}, more than {MAX_RESCALE_DIGITS} digits away; write the decimal at (or near) the schema's scale",
+                            d.scale
+                        )));
+                    }
                     d.with_scale(scale).ok_or_else(|| {
                         err(format!(
                             "decimal {n} has more digits than the schema's scale {scale}"

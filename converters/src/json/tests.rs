@@ -89,3 +89,31 @@ fn bad_config_names_key_and_allowed() {
         "{msg}"
     );
 }
+
+#[test]
+fn decimals_far_from_their_schema_scale_are_refused_not_rescaled() {
+    // Found reading the path json_decode fuzzes, reproduced with its binary (the fuzzer did
+    // not reach it in its first minutes): rescaling `1` to scale 2147483647 computed
+    // 10^2147483647 and never returned; so did `1E-2000000000` at scale 2.
+    let c = JsonConverter::with_schemas(true);
+    let message = |scale: &str, payload: &str| {
+        format!(
+            r#"{{"schema":{{"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal","version":1,"parameters":{{"scale":"{scale}"}}}},"payload":{payload}}}"#
+        )
+    };
+    for (scale, payload) in [
+        ("2147483647", "1"),
+        ("2", "1E-2000000000"),
+        ("-2147483648", "1"),
+    ] {
+        let err = c
+            .to_connect("t", Some(message(scale, payload).as_bytes()))
+            .expect_err("refused");
+        assert!(err.to_string().contains("digits away"), "{err}");
+    }
+    // Near the schema's scale, numbers still read.
+    let read = c
+        .to_connect("t", Some(message("3", "1.5E-2").as_bytes()))
+        .expect("read");
+    assert_eq!(read.value, Value::Decimal(sluice_core::Decimal::new(15, 3)));
+}
