@@ -195,8 +195,11 @@ pub struct ConnectorConfig {
     pub topics: Vec<String>,
     /// `topics.regex` (sinks), empty when unset.
     pub topics_regex: String,
-    /// The config as given.
+    /// The config with config provider variables resolved: what the connector and its
+    /// tasks run with. Never shown or stored.
     pub originals: ConfigMap,
+    /// The config as given, variables unresolved: what is stored and shown.
+    pub raw: ConfigMap,
 }
 
 /// The setting naming the schema registry of a registry converter (Avro, Protobuf, ...).
@@ -248,10 +251,20 @@ fn lacks_registry_url(class: &str, settings: &ConfigMap) -> bool {
 
 /// Validates a whole connector config: the `ConfigInfos` for REST, and the parsed
 /// config when there is no error.
+///
+/// Variables (`${file:…}`, `${env:…}`) are resolved first, with the worker's config
+/// providers, so values are checked as the connector will see them; one that cannot be
+/// resolved is an error on its key. The result keeps both the resolved and the raw
+/// config.
 pub fn validate_connector(
-    props: &ConfigMap,
+    raw: &ConfigMap,
     worker: &WorkerConfig,
 ) -> (ConfigInfos, Option<ConnectorConfig>) {
+    let (resolved, unresolved) = match worker.providers.resolve(raw) {
+        Ok(r) => (r, Vec::new()),
+        Err(errors) => (raw.clone(), errors),
+    };
+    let props = &resolved;
     let class = props.get("connector.class").map(|c| c.trim()).unwrap_or("");
     let plugin = registry::find(class)
         .filter(|p| matches!(p.factory, Factory::Source { .. } | Factory::Sink { .. }));
@@ -335,6 +348,10 @@ pub fn validate_connector(
         );
     }
     refuse_unsupported(props, &mut infos);
+    check_client_overrides(props, worker, &mut infos);
+    for e in unresolved {
+        infos.add_error(&e.key, raw.get(&e.key).map(String::as_str), e.to_string());
+    }
     if infos.error_count > 0 {
         return (infos, None);
     }
@@ -379,8 +396,50 @@ pub fn validate_connector(
             String::new()
         },
         originals: props.clone(),
+        raw: raw.clone(),
     };
     (infos, Some(config))
+}
+
+/// `producer.override.*` / `consumer.override.*` keys: allowed by the worker's
+/// `connector.client.config.override.policy`, and usable by librdkafka.
+fn check_client_overrides(props: &ConfigMap, worker: &WorkerConfig, infos: &mut ConfigInfos) {
+    const PREFIXES: [&str; 2] = ["producer.override.", "consumer.override."];
+    const PRINCIPAL: [&str; 3] = ["security.protocol", "sasl.mechanism", "sasl.jaas.config"];
+    let policy = worker
+        .originals
+        .get(super::worker::OVERRIDE_POLICY)
+        .map_or("All", |p| p.trim());
+    let policy = policy
+        .rsplit('.')
+        .next()
+        .unwrap_or(policy)
+        .trim_end_matches("ConnectorClientConfigOverridePolicy");
+    for (key, value) in props {
+        let Some(setting) = PREFIXES.iter().find_map(|p| key.strip_prefix(p)) else {
+            continue;
+        };
+        let allowed = match policy {
+            "None" => false,
+            "Principal" => PRINCIPAL.contains(&setting),
+            _ => true,
+        };
+        if !allowed {
+            let shown = if super::secrets::is_secret_key(key) {
+                super::secrets::HIDDEN
+            } else {
+                value
+            };
+            infos.add_error(
+                key,
+                Some(shown),
+                format!("The '{policy}' policy does not allow '{key}' to be overridden in the connector configuration (the worker's {}); remove the key or change the policy", super::worker::OVERRIDE_POLICY),
+            );
+        }
+    }
+    for (key, message) in crate::client_settings::check(props, &PREFIXES) {
+        infos.add_error(&key, None, message);
+    }
 }
 
 /// Keys Kafka Connect acts on that this build does not act on yet: refused when set to

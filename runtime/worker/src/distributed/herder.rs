@@ -27,7 +27,7 @@ use super::offset_store::KafkaOffsetStore;
 use super::protocol::{Assignment, TaskKey};
 use super::settings::DistributedConfig;
 use super::status_store::{KafkaStatusStore, Status};
-use crate::config::{validate_connector, ConnectorConfig};
+use crate::config::{connector_for_start, task_for_start, task_for_storage, ConnectorConfig};
 use crate::kafka;
 use crate::offsets::OffsetStore;
 use crate::registry::Factory;
@@ -143,9 +143,14 @@ impl DistributedHerder {
                 .map_err(|e| WriteError::Failed(e.to_string())),
             Some(url) => {
                 let body = serde_json::to_vec(&tasks).unwrap_or_default();
-                forward(format!("{url}/connectors/{name}/tasks"), "POST", body)
-                    .await
-                    .map(drop)
+                forward(
+                    &self.config.worker,
+                    format!("{url}/connectors/{name}/tasks"),
+                    "POST",
+                    body,
+                )
+                .await
+                .map(drop)
             }
         }
     }
@@ -154,11 +159,9 @@ impl DistributedHerder {
     /// from the committed ones.
     async fn reconfigure(self: &Arc<Self>, name: &str, props: &ConfigMap) {
         let result = async {
-            let (infos, parsed) = validate_connector(props, &self.config.worker);
-            let parsed = parsed.ok_or_else(|| {
-                let errors: Vec<String> = infos.errors().into_iter().map(|(_, e)| e).collect();
-                format!("invalid config: {}", errors.join("; "))
-            })?;
+            // Resolved now, at the connector's start, from the stored raw config.
+            let parsed =
+                connector_for_start(props, &self.config.worker).map_err(|e| e.to_string())?;
             let tasks = match parsed.plugin.factory {
                 Factory::Source { connector, .. } => {
                     let mut c = connector();
@@ -180,6 +183,8 @@ impl DistributedHerder {
                     return Err(format!("{} is not a connector", parsed.plugin.info.class))
                 }
             };
+            // Stored with the variables of the raw config, never the secrets.
+            let tasks = task_for_storage(&parsed, tasks);
             let committed = self.configs.snapshot().tasks.get(name).cloned();
             if committed.as_ref() != Some(&tasks) {
                 self.put_task_configs(name, tasks)
@@ -218,6 +223,7 @@ impl DistributedHerder {
             progress: None,
         }));
         let (stop, stop_rx) = watch::channel(false);
+        let resolved_task = task_for_start(&task_config, &self.config.worker)?;
         let converters = Converters::for_connector(config)?;
         let policy = ErrorPolicy::of(config);
         let worker = &self.config.worker;
@@ -233,7 +239,7 @@ impl DistributedHerder {
                 let runner = SourceTaskRunner {
                     id: id.clone(),
                     task: task(),
-                    config: task_config.clone(),
+                    config: resolved_task.clone(),
                     converters,
                     transforms: crate::chain::build(&config.originals)?,
                     policy,
@@ -252,7 +258,7 @@ impl DistributedHerder {
                 let runner = SinkTaskRunner {
                     id: id.clone(),
                     task: task(),
-                    config: task_config.clone(),
+                    config: resolved_task.clone(),
                     converters,
                     transforms: crate::chain::build(&config.originals)?,
                     policy,
@@ -374,14 +380,8 @@ impl DistributedHerder {
         ) else {
             return;
         };
-        let (_, parsed) = validate_connector(props, &self.config.worker);
-        let started = match parsed {
-            Some(c) => self.start_task(key, &c, task_config.clone()),
-            None => Err(ConnectError::Fatal(format!(
-                "connector {} has an invalid config",
-                key.0
-            ))),
-        };
+        let started = connector_for_start(props, &self.config.worker)
+            .and_then(|c| self.start_task(key, &c, task_config.clone()));
         match started {
             Ok(t) => {
                 self.running.lock().await.tasks.insert(key.clone(), t);
@@ -415,26 +415,33 @@ fn shape_of(c: &super::ClusterConfig) -> Shape {
         .collect()
 }
 
-/// Sends a write to the leader; returns its answer body, or its error message.
+/// Sends a write to the leader; returns its answer body, or its error message. Over
+/// https with the worker's truststore and with the worker's REST credentials, when set.
 pub async fn forward(
+    worker: &crate::config::WorkerConfig,
     url: String,
     method: &'static str,
     body: Vec<u8>,
 ) -> Result<Vec<u8>, WriteError> {
+    let agent = crate::rest::client::inter_worker_agent(worker, Duration::from_secs(30));
+    let authorization = crate::rest::client::inter_worker_authorization(worker);
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(30)))
-            .http_status_as_error(false)
-            .build()
-            .into();
+        let with_auth = |r: ureq::RequestBuilder<ureq::typestate::WithoutBody>| match &authorization
+        {
+            Some(a) => r.header("authorization", a),
+            None => r,
+        };
+        let with_auth_body =
+            |r: ureq::RequestBuilder<ureq::typestate::WithBody>| match &authorization {
+                Some(a) => r.header("authorization", a),
+                None => r,
+            };
         let response = match method {
-            "DELETE" => agent.delete(&url).call(),
-            "PUT" => agent
-                .put(&url)
+            "DELETE" => with_auth(agent.delete(&url)).call(),
+            "PUT" => with_auth_body(agent.put(&url))
                 .header("content-type", "application/json")
                 .send(&body[..]),
-            _ => agent
-                .post(&url)
+            _ => with_auth_body(agent.post(&url))
                 .header("content-type", "application/json")
                 .send(&body[..]),
         };

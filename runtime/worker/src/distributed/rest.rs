@@ -111,6 +111,7 @@ async fn create(
     let Json(body) = body.map_err(|e| error(StatusCode::BAD_REQUEST, e.body_text()))?;
     if let Some(url) = h.leader_url().map_err(write_error)? {
         let answer = forward(
+            &h.config.worker,
             format!("{url}/connectors"),
             "POST",
             serde_json::to_vec(&body).unwrap_or_default(),
@@ -187,9 +188,14 @@ async fn create(
 
 async fn delete(State(h): State<Arc<DistributedHerder>>, Path(name): Path<String>) -> Reply {
     if let Some(url) = h.leader_url().map_err(write_error)? {
-        forward(format!("{url}/connectors/{name}"), "DELETE", Vec::new())
-            .await
-            .map_err(write_error)?;
+        forward(
+            &h.config.worker,
+            format!("{url}/connectors/{name}"),
+            "DELETE",
+            Vec::new(),
+        )
+        .await
+        .map_err(write_error)?;
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     let snapshot = h

@@ -119,11 +119,12 @@ impl StandaloneHerder {
         Ok(())
     }
 
-    /// Asks the connector for its task configs.
+    /// Asks the connector for its task configs, as they may be stored and shown (values
+    /// from config provider variables get their variables back).
     async fn generate_task_configs(
         config: &ConnectorConfig,
     ) -> Result<Vec<ConfigMap>, ConnectError> {
-        match config.plugin.factory {
+        let tasks = match config.plugin.factory {
             Factory::Source { connector, .. } => {
                 let mut c = connector();
                 c.start(&config.originals).await?;
@@ -146,7 +147,8 @@ impl StandaloneHerder {
                 "{} is not a connector",
                 config.plugin.info.class
             ))),
-        }
+        }?;
+        Ok(crate::config::task_for_storage(config, tasks))
     }
 
     /// Puts a validated connector in place (replacing one of the same name, whose tasks
@@ -159,6 +161,9 @@ impl StandaloneHerder {
         topics: Option<Arc<ActiveTopics>>,
     ) -> Result<(), ConnectError> {
         let name = config.name.clone();
+        // Resolved now, at the connector's start, from the stored raw config.
+        let config = crate::config::connector_for_start(&config.raw, &self.worker)?;
+        tracing::info!(connector = %name, config = ?crate::config::redacted(&config.originals, Some(&config)), "connector config");
         let task_configs = if target == TargetState::Stopped {
             Vec::new()
         } else {
@@ -301,7 +306,7 @@ impl StandaloneHerder {
         let e = map.get(name)?;
         Some(ConnectorInfo {
             name: name.to_owned(),
-            config: e.config.originals.clone(),
+            config: e.config.raw.clone(),
             tasks: (0..e.tasks.len())
                 .map(|task| TaskRef {
                     connector: name.to_owned(),
@@ -437,7 +442,7 @@ impl Herder for StandaloneHerder {
         let mut config = self
             .lock()
             .get(name)
-            .map(|e| e.config.originals.clone())
+            .map(|e| e.config.raw.clone())
             .ok_or_else(|| HerderError::NotFound(format!("Connector {name} not found")))?;
         for (k, v) in patch {
             match v {
