@@ -289,7 +289,7 @@ fn from_parsed(p: &ParsedConfig, props: &ConfigMap) -> Result<MySqlConfig, MySql
         transaction_metadata: p.bool("provide.transaction.metadata"),
         max_batch_size: p.long("max.batch.size") as usize,
         connect_timeout_ms: p.long("connect.timeout.ms") as u64,
-        tls: crate::tls::TlsSettings::from_config(&p),
+        tls: crate::tls::TlsSettings::from_config(p),
     })
 }
 

@@ -323,7 +323,7 @@ fn from_parsed(p: &ParsedConfig) -> Result<SinkConfig, ConnectError> {
         table_format,
         batch_size: p.long("batch.size") as usize,
         connect_timeout_ms: p.long("connect.timeout.ms") as u64,
-        tls: crate::tls::TlsSettings::from_config(&p),
+        tls: crate::tls::TlsSettings::from_config(p),
     })
 }
 
