@@ -352,6 +352,9 @@ pub fn validate_connector(
     for e in unresolved {
         infos.add_error(&e.key, raw.get(&e.key).map(String::as_str), e.to_string());
     }
+    if props != raw {
+        hide_resolved(raw, props, &mut infos);
+    }
     if infos.error_count > 0 {
         return (infos, None);
     }
@@ -399,6 +402,32 @@ pub fn validate_connector(
         raw: raw.clone(),
     };
     (infos, Some(config))
+}
+
+/// Validation answers and messages show a variable as written, never what it resolved
+/// to: each resolved value of a key that held a variable is put back as the variable.
+fn hide_resolved(raw: &ConfigMap, resolved: &ConfigMap, infos: &mut ConfigInfos) {
+    let swaps: Vec<(&str, &str)> = raw
+        .iter()
+        .filter(|(_, v)| super::providers::has_variable(v))
+        .filter_map(|(k, v)| Some((resolved.get(k)?.as_str(), v.as_str())))
+        .filter(|(secret, _)| !secret.is_empty())
+        .collect();
+    let scrub = |text: &mut String| {
+        for (secret, variable) in &swaps {
+            if text.contains(secret) {
+                *text = text.replace(secret, variable);
+            }
+        }
+    };
+    for c in &mut infos.configs {
+        if let Some(v) = c.value.value.as_mut() {
+            scrub(v);
+        }
+        for e in &mut c.value.errors {
+            scrub(e);
+        }
+    }
 }
 
 /// `producer.override.*` / `consumer.override.*` keys: allowed by the worker's
@@ -473,6 +502,35 @@ fn refuse_unsupported(props: &ConfigMap, infos: &mut ConfigInfos) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_shows_variables_not_the_secrets_they_resolve_to() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("s.properties");
+        std::fs::write(&file, "pw=Hush-0451\n").expect("write");
+        let w = worker_with(&[
+            ("config.providers", "file"),
+            (
+                "config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+            ),
+        ]);
+        let variable = format!("${{file:{}:pw}}", file.display());
+        let props: ConfigMap = [
+            ("name", "c"),
+            ("connector.class", "FileStreamSource"),
+            ("topic", "t"),
+            ("unknown.secret.setting", variable.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let (infos, parsed) = validate_connector(&props, &w);
+        assert!(parsed.is_none());
+        let text = serde_json::to_string(&infos).expect("json");
+        assert!(!text.contains("Hush-0451"), "{text}");
+        assert!(text.contains(&variable), "{text}");
+    }
 
     fn worker() -> WorkerConfig {
         let mut w = ConfigMap::new();
