@@ -18,6 +18,7 @@ use mysql_async::{Conn, OptsBuilder};
 
 use crate::config::MySqlConfig;
 use crate::error::{MySqlError, Result, SqlContext};
+use crate::tls::TlsConnectError;
 
 /// What the checks learned about the server.
 #[derive(Debug, Clone)]
@@ -32,7 +33,8 @@ pub struct ServerInfo {
     pub gtid_mode: bool,
 }
 
-/// Opens a connection with the config's credentials and session settings.
+/// Opens a connection with the config's credentials, session settings and TLS
+/// (`database.ssl.*`, [`crate::tls`]).
 pub async fn connect(cfg: &MySqlConfig) -> Result<Conn> {
     let opts = OptsBuilder::default()
         .ip_or_hostname(cfg.hostname.clone())
@@ -48,11 +50,19 @@ pub async fn connect(cfg: &MySqlConfig) -> Result<Conn> {
     let addr = format!("{}:{}", cfg.hostname, cfg.port);
     match tokio::time::timeout(
         Duration::from_millis(cfg.connect_timeout_ms),
-        Conn::new(opts),
+        cfg.tls.connect(opts),
     )
     .await
     {
-        Ok(r) => r.ctx(|| format!("connecting to {addr} as {}", cfg.user)),
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(TlsConnectError::NoTlsOnServer(mode))) => Err(MySqlError::Config(format!(
+            "connecting to {addr} as {}: {}",
+            cfg.user,
+            TlsConnectError::NoTlsOnServer(mode)
+        ))),
+        Ok(Err(TlsConnectError::Driver(e))) => {
+            Err(e).ctx(|| format!("connecting to {addr} as {}", cfg.user))
+        }
         Err(_) => Err(MySqlError::sql(
             format!("connecting to {addr} as {}", cfg.user),
             mysql_async::Error::Io(mysql_async::IoError::Io(std::io::Error::new(

@@ -99,6 +99,8 @@ pub struct MySqlConfig {
     pub transaction_topic: String,
     pub max_batch_size: usize,
     pub connect_timeout_ms: u64,
+    /// `database.ssl.*`.
+    pub tls: crate::tls::TlsSettings,
 }
 
 const GROUP_CONN: &str = "Connection";
@@ -112,7 +114,9 @@ fn key(name: &str, ty: ConfigType, group: &str, doc: &str) -> ConfigKey {
 /// Config keys of the MySQL source.
 pub fn config_def() -> ConfigDef {
     use ConfigType::{Boolean, Int, List, Long, Password, String as Str};
-    ConfigDef::new()
+    crate::tls::config_keys(GROUP_CONN)
+        .into_iter()
+        .fold(ConfigDef::new(), ConfigDef::define)
         .define(key("database.hostname", Str, GROUP_CONN, "Host name or address of the MySQL / MariaDB server.").importance(Importance::High).validator(Validator::NonEmpty))
         .define(key("database.port", Int, GROUP_CONN, "Port of the server.").default("3306").importance(Importance::High).validator(Validator::Range { min: Some(1), max: Some(65535) }))
         .define(key("database.user", Str, GROUP_CONN, "User to connect as; needs SELECT, RELOAD, SHOW DATABASES, REPLICATION SLAVE and REPLICATION CLIENT (BINLOG MONITOR on MariaDB).").importance(Importance::High).validator(Validator::NonEmpty))
@@ -121,7 +125,6 @@ pub fn config_def() -> ConfigDef {
         .define(key("topic.prefix", Str, GROUP_CONN, "Logical name of the server: prefix of every topic (<topic.prefix>.<db>.<table>) and the source partition {\"server\": topic.prefix}.").importance(Importance::High).validator(Validator::Custom(valid_prefix)))
         .define(key("database.server.name", Str, GROUP_CONN, "Debezium 1.x name of topic.prefix; used when topic.prefix is absent.").optional().importance(Importance::Low))
         .define(key("connect.timeout.ms", Long, GROUP_CONN, "How long to wait for a connection, in ms.").default("30000").importance(Importance::Low).validator(Validator::Range { min: Some(1), max: None }))
-        .define(key("database.ssl.mode", Str, GROUP_CONN, "Only disabled and preferred (which falls back to plain connections) are supported.").default("preferred").importance(Importance::Low).validator(Validator::OneOf(&["disabled", "preferred"])))
         .define(key("database.include.list", List, GROUP_FILTER, "Regular expressions of database names to capture (whole-name, case-insensitive); empty captures every database but the system ones.").optional())
         .define(key("database.exclude.list", List, GROUP_FILTER, "Regular expressions of database names not to capture.").optional())
         .define(key("table.include.list", List, GROUP_FILTER, "Regular expressions of <db>.<table> names to capture.").optional())
@@ -286,6 +289,7 @@ fn from_parsed(p: &ParsedConfig, props: &ConfigMap) -> Result<MySqlConfig, MySql
         transaction_metadata: p.bool("provide.transaction.metadata"),
         max_batch_size: p.long("max.batch.size") as usize,
         connect_timeout_ms: p.long("connect.timeout.ms") as u64,
+        tls: crate::tls::TlsSettings::from_config(p),
     })
 }
 

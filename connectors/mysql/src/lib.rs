@@ -26,6 +26,7 @@ pub mod schema;
 pub mod sink;
 pub mod snapshot;
 pub mod task;
+pub mod tls;
 
 use async_trait::async_trait;
 use sluice_core::config::ConfigMap;

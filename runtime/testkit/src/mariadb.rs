@@ -83,8 +83,15 @@ impl MariaDb {
     pub fn start() -> Self {
         match env_var("SLUICE_TEST_MARIADB") {
             Some(address) => Self::external(&address),
-            None => Self::launch(),
+            None => Self::launch(&[]),
         }
+    }
+
+    /// Like [`MariaDb::start`], with extra `mariadbd` options (e.g. `--ssl-cert=…`). Always
+    /// starts a server of its own: a test that needs server options cannot run against
+    /// one named by `SLUICE_TEST_MARIADB`.
+    pub fn start_with_options(options: &[String]) -> Self {
+        Self::launch(options)
     }
 
     /// The host to connect to over TCP.
@@ -219,7 +226,7 @@ impl MariaDb {
         db
     }
 
-    fn launch() -> Self {
+    fn launch(options: &[String]) -> Self {
         let programs = Programs::get();
         let dir = ServerDir::new("mariadb");
         let datadir = dir.path().join("data");
@@ -259,7 +266,8 @@ impl MariaDb {
                     "--character-set-server=utf8mb4",
                     "--collation-server=utf8mb4_general_ci",
                 ])
-                .args(SMALL_FOOTPRINT);
+                .args(SMALL_FOOTPRINT)
+                .args(options);
             let log = dir.path().join("mariadbd.log");
             let mut server = ServerProcess::spawn("mariadbd", command, &log);
             server.wait_ready("SELECT 1 over the socket", || {

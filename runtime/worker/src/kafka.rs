@@ -1,5 +1,7 @@
 //! librdkafka client settings: our defaults, then the worker's `producer.*` /
-//! `consumer.*`, then the connector's `producer.override.*` / `consumer.override.*`.
+//! `consumer.*`, then the connector's `producer.override.*` / `consumer.override.*`,
+//! each turned from the Java client's names into librdkafka's
+//! ([`crate::client_settings`]: TLS and SASL keys).
 
 use rdkafka::ClientConfig;
 use sluice_core::config::ConfigMap;
@@ -32,8 +34,12 @@ pub fn producer_config(
         .set("queue.buffering.max.kbytes", "32768")
         .set("message.max.bytes", "10000000")
         .set("receive.message.max.bytes", "1000000000");
-    apply(&mut c, &worker.with_prefix("producer."));
-    apply(&mut c, &prefixed(connector, "producer.override."));
+    apply(&mut c, &worker.with_prefix("producer."), "producer.");
+    apply(
+        &mut c,
+        &prefixed(connector, "producer.override."),
+        "producer.override.",
+    );
     c
 }
 
@@ -58,8 +64,12 @@ pub fn consumer_config(
         // Some Kafka-protocol brokers ignore fetch.max.bytes; accept any response size.
         .set("receive.message.max.bytes", "1000000000")
         .set("queued.max.messages.kbytes", "32768");
-    apply(&mut c, &worker.with_prefix("consumer."));
-    apply(&mut c, &prefixed(connector, "consumer.override."));
+    apply(&mut c, &worker.with_prefix("consumer."), "consumer.");
+    apply(
+        &mut c,
+        &prefixed(connector, "consumer.override."),
+        "consumer.override.",
+    );
     c
 }
 
@@ -68,7 +78,7 @@ pub fn admin_config(worker: &WorkerConfig) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", &worker.bootstrap_servers)
         .set("receive.message.max.bytes", "1000000000");
-    apply(&mut c, &worker.with_prefix("admin."));
+    apply(&mut c, &worker.with_prefix("admin."), "admin.");
     c
 }
 
@@ -78,8 +88,10 @@ fn prefixed(map: &ConfigMap, prefix: &str) -> ConfigMap {
         .collect()
 }
 
-fn apply(c: &mut ClientConfig, settings: &ConfigMap) {
-    for (k, v) in settings {
+fn apply(c: &mut ClientConfig, settings: &ConfigMap, prefix: &str) {
+    // Settings that cannot be mapped were refused when the config was loaded.
+    let (mapped, _) = crate::client_settings::to_librdkafka(settings, prefix);
+    for (k, v) in mapped {
         c.set(k, v);
     }
 }

@@ -2,6 +2,7 @@
 //! store and the REST API. The `sluice` binary is a thin `main` over [`standalone`].
 
 pub mod chain;
+pub mod client_settings;
 pub mod config;
 pub mod distributed;
 pub mod herder;

@@ -89,24 +89,6 @@ pub fn load(
     Ok((worker, connectors))
 }
 
-fn listener_addr(listener: &str) -> Result<String, StartError> {
-    let err = |reason: &str| StartError::Listener {
-        listener: listener.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let rest = listener
-        .strip_prefix("http://")
-        .ok_or_else(|| err("only http:// listeners are supported, e.g. http://127.0.0.1:8083"))?;
-    let rest = rest.trim_end_matches('/');
-    if rest.starts_with(':') {
-        return Ok(format!("0.0.0.0{rest}"));
-    }
-    if rest.rsplit_once(':').is_none() {
-        return Err(err("the listener needs a port, e.g. http://127.0.0.1:8083"));
-    }
-    Ok(rest.to_owned())
-}
-
 /// Runs standalone mode until `shutdown` resolves, then stops gracefully.
 pub async fn run(
     worker: WorkerConfig,
@@ -116,18 +98,14 @@ pub async fn run(
     let offsets = Arc::new(FileOffsetStore::open(&worker.offset_file)?);
     // Before any connector, so converters that register schemas find it serving.
     let schema_registry = crate::schema_registry::start(&worker).await?;
-    let addr = listener_addr(&worker.listener)?;
-    let listener =
-        tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|e| StartError::Listener {
-                listener: worker.listener.clone(),
-                reason: format!("cannot bind {addr}: {e}"),
-            })?;
-    let local = listener.local_addr().map_err(|e| StartError::Listener {
-        listener: worker.listener.clone(),
-        reason: e.to_string(),
-    })?;
+    let listener = crate::rest::serve::RestListener::bind(&worker)
+        .await
+        .map_err(|e| StartError::Listener {
+            listener: e.listener,
+            reason: e.reason,
+        })?;
+    let local = listener.local_addr();
+    let scheme = listener.scheme();
     let worker_for_id = worker.clone();
     let cluster = tokio::task::spawn_blocking(move || kafka::cluster_id(&worker_for_id))
         .await
@@ -141,14 +119,10 @@ pub async fn run(
     ));
     let app = crate::rest::router(herder.clone());
     let (rest_stop_tx, rest_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rest_stop_rx.await;
-            })
-            .await
-    });
-    tracing::info!(address = %local, "REST API listening");
+    let server = tokio::spawn(listener.serve(app, async {
+        let _ = rest_stop_rx.await;
+    }));
+    tracing::info!(address = %local, scheme, "REST API listening");
     let mut started = Ok(());
     for (c, initial_state) in connectors {
         let name = c.name.clone();

@@ -59,6 +59,8 @@ pub struct SinkConfig {
     pub table_format: String,
     pub batch_size: usize,
     pub connect_timeout_ms: u64,
+    /// `database.ssl.*`.
+    pub tls: crate::tls::TlsSettings,
 }
 
 const GROUP_CONN: &str = "Connection";
@@ -76,7 +78,9 @@ fn pk_modes() -> Validator {
 /// Config keys of the MySQL sink.
 pub fn config_def() -> ConfigDef {
     use ConfigType::{Boolean, Int, List, Long, Password, String as Str};
-    ConfigDef::new()
+    crate::tls::config_keys(GROUP_CONN)
+        .into_iter()
+        .fold(ConfigDef::new(), ConfigDef::define)
         .define(key("connection.url", Str, GROUP_CONN, "Where to write: jdbc:mysql://host[:port]/database, jdbc:mariadb://…, or mysql://[user[:password]@]host[:port]/database; user= and password= query parameters are read too. Without it, database.hostname / database.port / database.name are used.").optional().importance(Importance::High))
         .define(key("connection.username", Str, GROUP_CONN, "User to write as (Debezium's name); needs SELECT, INSERT, UPDATE, DELETE, and CREATE / ALTER for auto.create / auto.evolve, on the target database.").optional().importance(Importance::High))
         .define(key("connection.user", Str, GROUP_CONN, "Confluent's name of connection.username.").optional().importance(Importance::Low))
@@ -319,6 +323,7 @@ fn from_parsed(p: &ParsedConfig) -> Result<SinkConfig, ConnectError> {
         table_format,
         batch_size: p.long("batch.size") as usize,
         connect_timeout_ms: p.long("connect.timeout.ms") as u64,
+        tls: crate::tls::TlsSettings::from_config(p),
     })
 }
 

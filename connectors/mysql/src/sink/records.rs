@@ -343,6 +343,7 @@ mod tests {
             port: 3306,
             user: "u".into(),
             password: String::new(),
+            tls: crate::tls::TlsSettings::default(),
             database: "b".into(),
             insert_mode: InsertMode::Upsert,
             pk_mode: pk,

@@ -179,11 +179,13 @@ impl Writer {
         let context = || format!("connecting to {addr} as {}", cfg.user);
         let conn = match tokio::time::timeout(
             Duration::from_millis(cfg.connect_timeout_ms),
-            Conn::new(opts),
+            cfg.tls.connect(opts),
         )
         .await
         {
-            Ok(r) => r.ctx(context)?,
+            Ok(Ok(conn)) => conn,
+            Ok(Err(crate::tls::TlsConnectError::Driver(e))) => Err(e).ctx(context)?,
+            Ok(Err(e)) => return Err(SinkError::Table(format!("{}: {e}", context()))),
             Err(_) => {
                 return Err(SinkError::sql(
                     context(),

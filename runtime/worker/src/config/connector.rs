@@ -195,8 +195,11 @@ pub struct ConnectorConfig {
     pub topics: Vec<String>,
     /// `topics.regex` (sinks), empty when unset.
     pub topics_regex: String,
-    /// The config as given.
+    /// The config with config provider variables resolved: what the connector and its
+    /// tasks run with. Never shown or stored.
     pub originals: ConfigMap,
+    /// The config as given, variables unresolved: what is stored and shown.
+    pub raw: ConfigMap,
 }
 
 /// The setting naming the schema registry of a registry converter (Avro, Protobuf, ...).
@@ -248,10 +251,20 @@ fn lacks_registry_url(class: &str, settings: &ConfigMap) -> bool {
 
 /// Validates a whole connector config: the `ConfigInfos` for REST, and the parsed
 /// config when there is no error.
+///
+/// Variables (`${file:…}`, `${env:…}`) are resolved first, with the worker's config
+/// providers, so values are checked as the connector will see them; one that cannot be
+/// resolved is an error on its key. The result keeps both the resolved and the raw
+/// config.
 pub fn validate_connector(
-    props: &ConfigMap,
+    raw: &ConfigMap,
     worker: &WorkerConfig,
 ) -> (ConfigInfos, Option<ConnectorConfig>) {
+    let (resolved, unresolved) = match worker.providers.resolve(raw) {
+        Ok(r) => (r, Vec::new()),
+        Err(errors) => (raw.clone(), errors),
+    };
+    let props = &resolved;
     let class = props.get("connector.class").map(|c| c.trim()).unwrap_or("");
     let plugin = registry::find(class)
         .filter(|p| matches!(p.factory, Factory::Source { .. } | Factory::Sink { .. }));
@@ -348,6 +361,13 @@ pub fn validate_connector(
         }
     }
     refuse_unsupported(props, &mut infos);
+    check_client_overrides(props, worker, &mut infos);
+    for e in unresolved {
+        infos.add_error(&e.key, raw.get(&e.key).map(String::as_str), e.to_string());
+    }
+    if props != raw {
+        hide_resolved(raw, props, &mut infos);
+    }
     if infos.error_count > 0 {
         return (infos, None);
     }
@@ -392,8 +412,76 @@ pub fn validate_connector(
             String::new()
         },
         originals: props.clone(),
+        raw: raw.clone(),
     };
     (infos, Some(config))
+}
+
+/// Validation answers and messages show a variable as written, never what it resolved
+/// to: each resolved value of a key that held a variable is put back as the variable.
+fn hide_resolved(raw: &ConfigMap, resolved: &ConfigMap, infos: &mut ConfigInfos) {
+    let swaps: Vec<(&str, &str)> = raw
+        .iter()
+        .filter(|(_, v)| super::providers::has_variable(v))
+        .filter_map(|(k, v)| Some((resolved.get(k)?.as_str(), v.as_str())))
+        .filter(|(secret, _)| !secret.is_empty())
+        .collect();
+    let scrub = |text: &mut String| {
+        for (secret, variable) in &swaps {
+            if text.contains(secret) {
+                *text = text.replace(secret, variable);
+            }
+        }
+    };
+    for c in &mut infos.configs {
+        if let Some(v) = c.value.value.as_mut() {
+            scrub(v);
+        }
+        for e in &mut c.value.errors {
+            scrub(e);
+        }
+    }
+}
+
+/// `producer.override.*` / `consumer.override.*` keys: allowed by the worker's
+/// `connector.client.config.override.policy`, and usable by librdkafka.
+fn check_client_overrides(props: &ConfigMap, worker: &WorkerConfig, infos: &mut ConfigInfos) {
+    const PREFIXES: [&str; 2] = ["producer.override.", "consumer.override."];
+    const PRINCIPAL: [&str; 3] = ["security.protocol", "sasl.mechanism", "sasl.jaas.config"];
+    let policy = worker
+        .originals
+        .get(super::worker::OVERRIDE_POLICY)
+        .map_or("All", |p| p.trim());
+    let policy = policy
+        .rsplit('.')
+        .next()
+        .unwrap_or(policy)
+        .trim_end_matches("ConnectorClientConfigOverridePolicy");
+    for (key, value) in props {
+        let Some(setting) = PREFIXES.iter().find_map(|p| key.strip_prefix(p)) else {
+            continue;
+        };
+        let allowed = match policy {
+            "None" => false,
+            "Principal" => PRINCIPAL.contains(&setting),
+            _ => true,
+        };
+        if !allowed {
+            let shown = if super::secrets::is_secret_key(key) {
+                super::secrets::HIDDEN
+            } else {
+                value
+            };
+            infos.add_error(
+                key,
+                Some(shown),
+                format!("The '{policy}' policy does not allow '{key}' to be overridden in the connector configuration (the worker's {}); remove the key or change the policy", super::worker::OVERRIDE_POLICY),
+            );
+        }
+    }
+    for (key, message) in crate::client_settings::check(props, &PREFIXES) {
+        infos.add_error(&key, None, message);
+    }
 }
 
 /// Keys Kafka Connect acts on that this build does not act on yet: refused when set to
@@ -427,6 +515,35 @@ fn refuse_unsupported(props: &ConfigMap, infos: &mut ConfigInfos) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_shows_variables_not_the_secrets_they_resolve_to() {
+        let dir = tempfile::tempdir().expect("dir");
+        let file = dir.path().join("s.properties");
+        std::fs::write(&file, "pw=Hush-0451\n").expect("write");
+        let w = worker_with(&[
+            ("config.providers", "file"),
+            (
+                "config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+            ),
+        ]);
+        let variable = format!("${{file:{}:pw}}", file.display());
+        let props: ConfigMap = [
+            ("name", "c"),
+            ("connector.class", "FileStreamSource"),
+            ("topic", "t"),
+            ("unknown.secret.setting", variable.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let (infos, parsed) = validate_connector(&props, &w);
+        assert!(parsed.is_none());
+        let text = serde_json::to_string(&infos).expect("json");
+        assert!(!text.contains("Hush-0451"), "{text}");
+        assert!(text.contains(&variable), "{text}");
+    }
 
     fn worker() -> WorkerConfig {
         let mut w = ConfigMap::new();

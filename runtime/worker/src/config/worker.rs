@@ -1,8 +1,18 @@
 //! The worker's keys, as Kafka Connect's `WorkerConfig` / `StandaloneConfig` name them.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_core::config::{ConfigDef, ConfigKey, ConfigMap, ConfigType, Importance, Validator};
+use sluice_core::config::{
+    ConfigDef, ConfigErrors, ConfigKey, ConfigMap, ConfigType, Importance, Validator,
+};
+
+use super::providers::{ConfigProviders, PROVIDERS_KEY};
+use crate::rest::auth::RestAuth;
+use crate::rest::tls::RestTls;
+
+/// The worker key limiting connectors' client overrides.
+pub const OVERRIDE_POLICY: &str = "connector.client.config.override.policy";
 
 const JSON_CONVERTER: &str = "org.apache.kafka.connect.json.JsonConverter";
 const HEADER_CONVERTER: &str = "org.apache.kafka.connect.storage.SimpleHeaderConverter";
@@ -66,7 +76,7 @@ pub fn worker_def() -> ConfigDef {
             ConfigKey::new("listeners", ConfigType::List)
                 .default("http://127.0.0.1:8083")
                 .importance(Importance::Low)
-                .doc("REST API listener, http://host:port. Port 0 picks a free port."),
+                .doc("REST API listener: http://host:port, or https://host:port with the listeners.https.ssl.* keys (one listener). Port 0 picks a free port."),
         )
         .define(
             ConfigKey::new("rest.advertised.host.name", ConfigType::String)
@@ -84,8 +94,8 @@ pub fn worker_def() -> ConfigDef {
             ConfigKey::new("rest.advertised.listener", ConfigType::String)
                 .optional()
                 .importance(Importance::Low)
-                .validator(Validator::OneOf(&["http"]))
-                .doc("Listener scheme to advertise."),
+                .validator(Validator::OneOf(&["http", "https"]))
+                .doc("Scheme other workers use to reach this worker's REST API; defaults to the listener's."),
         )
         .define(
             ConfigKey::new("schema.registry.listener", ConfigType::String)
@@ -112,6 +122,13 @@ pub fn worker_def() -> ConfigDef {
                 .importance(Importance::Low)
                 .doc("Allow PUT /connectors/{name}/topics/reset to clear a connector's recorded topics."),
         )
+        .define(
+            ConfigKey::new(PROVIDERS_KEY, ConfigType::List)
+                .default("")
+                .importance(Importance::Low)
+                .doc("Config providers, by name, for ${name:[path:]key} variables in worker and connector configs (resolved when a connector or task starts; stored and shown as written). Each needs config.providers.<name>.class: org.apache.kafka.common.config.provider.EnvVarConfigProvider, FileConfigProvider or DirectoryConfigProvider; settings under config.providers.<name>.param.*."),
+        )
+        .prefix("config.providers.", "config provider classes and their param.* settings")
         .prefix("key.converter.", "settings of the key converter")
         .prefix("value.converter.", "settings of the value converter")
         .prefix("header.converter.", "settings of the header converter")
@@ -120,7 +137,20 @@ pub fn worker_def() -> ConfigDef {
         .prefix("admin.", "librdkafka admin client settings")
         .not_needed("plugin.path", not_needed)
         .not_needed("plugin.discovery", not_needed)
-        .not_needed("connector.client.config.override.policy", "producer.override.* and consumer.override.* are always allowed")
+        .define(
+            ConfigKey::new(OVERRIDE_POLICY, ConfigType::String)
+                .default("All")
+                .importance(Importance::Medium)
+                .validator(Validator::OneOf(&[
+                    "All",
+                    "None",
+                    "Principal",
+                    "org.apache.kafka.connect.connector.policy.AllConnectorClientConfigOverridePolicy",
+                    "org.apache.kafka.connect.connector.policy.NoneConnectorClientConfigOverridePolicy",
+                    "org.apache.kafka.connect.connector.policy.PrincipalConnectorClientConfigOverridePolicy",
+                ]))
+                .doc("Which producer.override.* / consumer.override.* keys connectors may set: All (any), Principal (only security.protocol, sasl.mechanism and sasl.jaas.config) or None; or Kafka Connect's policy class names."),
+        )
         .not_needed("metric.reporters", "metrics are served by the REST API")
         .not_needed("metrics.sample.window.ms", "metrics are served by the REST API")
         .not_needed("metrics.num.samples", "metrics are served by the REST API")
@@ -130,10 +160,22 @@ pub fn worker_def() -> ConfigDef {
         .not_needed("internal.key.converter.schemas.enable", "internal topics always use JSON")
         .not_needed("internal.value.converter.schemas.enable", "internal topics always use JSON")
         .not_needed("client.dns.lookup", "librdkafka resolves all addresses")
+        .extend_keys(crate::rest::tls::ssl_config_keys())
+        .extend_keys(crate::rest::auth::auth_config_keys())
+}
+
+trait DefineAll {
+    fn extend_keys(self, keys: Vec<ConfigKey>) -> Self;
+}
+
+impl DefineAll for ConfigDef {
+    fn extend_keys(self, keys: Vec<ConfigKey>) -> Self {
+        keys.into_iter().fold(self, ConfigDef::define)
+    }
 }
 
 /// A validated worker config.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerConfig {
     /// `bootstrap.servers`, comma-joined for librdkafka.
     pub bootstrap_servers: String,
@@ -151,7 +193,7 @@ pub struct WorkerConfig {
     pub offset_flush_timeout: Duration,
     /// `task.shutdown.graceful.timeout.ms`.
     pub shutdown_timeout: Duration,
-    /// `listeners` (first one).
+    /// `listeners` (one listener: `parse_with` refuses more).
     pub listener: String,
     /// `schema.registry.listener`: where the built-in Schema Registry listens, if at all.
     pub schema_registry_listener: Option<String>,
@@ -164,23 +206,57 @@ pub struct WorkerConfig {
     pub topic_tracking: bool,
     /// `topic.tracking.allow.reset`.
     pub topic_tracking_reset: bool,
-    /// Every given key, for prefixed settings.
+    /// Every given key, for prefixed settings, with config provider variables resolved.
     pub originals: ConfigMap,
+    /// The config providers (`config.providers`), for connector configs.
+    pub providers: ConfigProviders,
+    /// The REST server's TLS, when the listener is https.
+    pub rest_tls: Option<Arc<RestTls>>,
+    /// Who may call the REST API.
+    pub rest_auth: Arc<RestAuth>,
+}
+
+/// Secrets stay out of debug output: the settings show with secret values hidden.
+impl std::fmt::Debug for WorkerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerConfig")
+            .field("listener", &self.listener)
+            .field(
+                "originals",
+                &super::secrets::redacted(&self.originals, None),
+            )
+            .field("rest_tls", &self.rest_tls)
+            .field("rest_auth", &self.rest_auth)
+            .finish_non_exhaustive()
+    }
 }
 
 impl WorkerConfig {
     /// Validates and reads a worker config.
-    pub fn parse(props: &ConfigMap) -> Result<Self, sluice_core::config::ConfigErrors> {
+    pub fn parse(props: &ConfigMap) -> Result<Self, ConfigErrors> {
         Self::parse_with(&worker_def(), props)
     }
 
     /// Validates `props` against `def` (the standalone keys merged with a mode's own, as
     /// distributed mode does) and reads the keys both modes share.
-    pub fn parse_with(
-        def: &ConfigDef,
-        props: &ConfigMap,
-    ) -> Result<Self, sluice_core::config::ConfigErrors> {
+    pub fn parse_with(def: &ConfigDef, props: &ConfigMap) -> Result<Self, ConfigErrors> {
+        let one = |key: String, e: String| ConfigErrors(vec![(key, e)]);
+        let providers =
+            ConfigProviders::from_worker(props).map_err(|e| one(e.key(), e.to_string()))?;
+        let props = &providers.resolve(props).map_err(|errors| {
+            ConfigErrors(
+                errors
+                    .into_iter()
+                    .map(|e| (e.key.clone(), e.to_string()))
+                    .collect(),
+            )
+        })?;
         let p = def.parse(props)?;
+        let client_errors =
+            crate::client_settings::check(props, &["producer.", "consumer.", "admin."]);
+        if !client_errors.is_empty() {
+            return Err(ConfigErrors(client_errors));
+        }
         for (key, why) in def.not_needed_in(props) {
             tracing::info!(key, "worker setting accepted but not needed: {why}");
         }
@@ -191,11 +267,23 @@ impl WorkerConfig {
             .map(crate::schema_registry::client_url)
             .transpose()
             .map_err(|e| {
-                sluice_core::config::ConfigErrors(vec![(
-                    "schema.registry.listener".to_owned(),
-                    e.to_string(),
-                )])
+                ConfigErrors(vec![("schema.registry.listener".to_owned(), e.to_string())])
             })?;
+        let listeners = p.list("listeners");
+        let listener = listeners.join(",");
+        let spec = crate::rest::serve::parse_listeners(&listener).map_err(|e| {
+            one(
+                "listeners".into(),
+                format!("Invalid value {listener} for configuration listeners: {e}"),
+            )
+        })?;
+        let rest_tls = (spec.scheme == "https")
+            .then(|| RestTls::from_worker(props))
+            .transpose()
+            .map_err(|e| one(e.key.clone(), e.to_string()))?
+            .map(Arc::new);
+        let rest_auth =
+            RestAuth::from_worker(props).map_err(|e| one(e.key.clone(), e.to_string()))?;
         Ok(WorkerConfig {
             bootstrap_servers: p.list("bootstrap.servers").join(","),
             key_converter: p.string_or_default("key.converter").to_owned(),
@@ -208,13 +296,16 @@ impl WorkerConfig {
             offset_flush_interval: ms("offset.flush.interval.ms"),
             offset_flush_timeout: ms("offset.flush.timeout.ms"),
             shutdown_timeout: ms("task.shutdown.graceful.timeout.ms"),
-            listener: p.list("listeners").into_iter().next().unwrap_or_default(),
+            listener,
             schema_registry_listener,
             schema_registry_topic: p.string_or_default("schema.registry.topic").to_owned(),
             schema_registry_url,
             topic_tracking: p.bool("topic.tracking.enable"),
             topic_tracking_reset: p.bool("topic.tracking.allow.reset"),
             originals: props.clone(),
+            providers,
+            rest_tls,
+            rest_auth: Arc::new(rest_auth),
         })
     }
 

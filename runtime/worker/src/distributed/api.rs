@@ -397,7 +397,9 @@ impl Herder for Arc<DistributedHerder> {
             })?;
         let scheme = self.url.split_once("://").map_or("http", |(s, _)| s);
         let url = format!("{scheme}://{owner}/connectors/{name}/tasks/{task}/restart");
-        let reply = forward(&url, "POST", Vec::new()).await.map_err(internal)?;
+        let reply = forward(&self.config.worker, &url, "POST", Vec::new())
+            .await
+            .map_err(internal)?;
         match reply.status {
             200..=299 => Ok(()),
             404 | 409 => Err(HerderError::Conflict(format!(

@@ -37,7 +37,7 @@ use super::protocol::{Assignment, TaskKey};
 use super::rest::forward;
 use super::settings::DistributedConfig;
 use super::status_store::{KafkaStatusStore, Status};
-use crate::config::{validate_connector, ConnectorConfig};
+use crate::config::{connector_for_start, task_for_start, ConnectorConfig};
 use crate::herder::topics::{ActiveTopics, TopicRecorder};
 use crate::herder::TargetState;
 use crate::kafka;
@@ -194,7 +194,8 @@ impl DistributedHerder {
                     .map_err(|e| WriteError::Failed(e.to_string())),
                 Ok(Some(url)) => {
                     let body = serde_json::to_vec(&tasks).unwrap_or_default();
-                    match forward(&format!("{url}/connectors/{name}/tasks"), "POST", body).await {
+                    let tasks_url = format!("{url}/connectors/{name}/tasks");
+                    match forward(&self.config.worker, &tasks_url, "POST", body).await {
                         Ok(r) if r.status == 409 => Err(WriteError::Rebalancing),
                         Ok(r) if r.status >= 400 => Err(WriteError::Failed(format!(
                             "the leader at {url} answered {}: {}",
@@ -228,11 +229,9 @@ impl DistributedHerder {
             return;
         }
         let result = async {
-            let (infos, parsed) = validate_connector(props, &self.config.worker);
-            let parsed = parsed.ok_or_else(|| {
-                let errors: Vec<String> = infos.errors().into_iter().map(|(_, e)| e).collect();
-                format!("invalid config: {}", errors.join("; "))
-            })?;
+            // Resolved now, at the connector's start, from the stored raw config.
+            let parsed =
+                connector_for_start(props, &self.config.worker).map_err(|e| e.to_string())?;
             let tasks = crate::herder::generate_task_configs(&parsed)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -298,6 +297,7 @@ impl DistributedHerder {
             progress: None,
         }));
         let (stop, stop_rx) = watch::channel(false);
+        let task_config = task_for_start(&task_config, &self.config.worker)?;
         let converters = Converters::for_connector(config)?;
         let policy = ErrorPolicy::of(config);
         let worker = &self.config.worker;
@@ -498,14 +498,8 @@ impl DistributedHerder {
         let Some(props) = snapshot.connectors.get(&key.0) else {
             return;
         };
-        let (_, parsed) = validate_connector(props, &self.config.worker);
-        let started = match parsed {
-            Some(c) => self.spawn_task(key, &c, task.config.clone()),
-            None => Err(ConnectError::Fatal(format!(
-                "connector {} has an invalid config",
-                key.0
-            ))),
-        };
+        let started = connector_for_start(props, &self.config.worker)
+            .and_then(|c| self.spawn_task(key, &c, task.config.clone()));
         match started {
             Ok(e) => task.executor = Some(e),
             Err(e) => {

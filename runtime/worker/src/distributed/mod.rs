@@ -74,44 +74,19 @@ pub fn load(path: &Path) -> Result<DistributedConfig, DistributedError> {
     })
 }
 
-fn listener_addr(listener: &str) -> Result<String, DistributedError> {
-    let err = |reason: &str| DistributedError::Listener {
-        listener: listener.to_owned(),
-        reason: reason.to_owned(),
-    };
-    let rest = listener
-        .strip_prefix("http://")
-        .ok_or_else(|| err("only http:// listeners are supported, e.g. http://127.0.0.1:8083"))?
-        .trim_end_matches('/');
-    if rest.starts_with(':') {
-        return Ok(format!("0.0.0.0{rest}"));
-    }
-    if rest.rsplit_once(':').is_none() {
-        return Err(err("the listener needs a port, e.g. http://127.0.0.1:8083"));
-    }
-    Ok(rest.to_owned())
-}
-
 /// Runs a distributed worker until `shutdown` resolves: REST API, stores, group
 /// membership and the herder; then stops its tasks and leaves the group.
 pub async fn run(
     config: DistributedConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DistributedError> {
-    let addr = listener_addr(&config.worker.listener)?;
-    let listener =
-        tokio::net::TcpListener::bind(&addr)
-            .await
-            .map_err(|e| DistributedError::Listener {
-                listener: config.worker.listener.clone(),
-                reason: format!("cannot bind {addr}: {e}"),
-            })?;
-    let local = listener
-        .local_addr()
+    let listener = crate::rest::serve::RestListener::bind(&config.worker)
+        .await
         .map_err(|e| DistributedError::Listener {
-            listener: config.worker.listener.clone(),
-            reason: e.to_string(),
+            listener: e.listener,
+            reason: e.reason,
         })?;
+    let local = listener.local_addr();
     let originals = &config.worker.originals;
     let host = originals
         .get("rest.advertised.host.name")
@@ -128,7 +103,16 @@ pub async fn run(
         .cloned()
         .unwrap_or_else(|| local.port().to_string());
     let worker_id = format!("{host}:{port}");
-    let url = format!("http://{worker_id}");
+    let scheme = originals
+        .get("rest.advertised.listener")
+        .map_or(listener.scheme(), |s| {
+            if s == "https" {
+                "https"
+            } else {
+                "http"
+            }
+        });
+    let url = format!("{scheme}://{worker_id}");
     let configs = KafkaConfigStore::start(&config).await?;
     let offsets = Arc::new(KafkaOffsetStore::start(&config).await?);
     let statuses = KafkaStatusStore::start(&config).await?;
@@ -188,13 +172,9 @@ pub async fn run(
     ));
     let app = rest::router(herder.clone());
     let (rest_stop_tx, rest_stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rest_stop_rx.await;
-            })
-            .await
-    });
+    let server = tokio::spawn(listener.serve(app, async {
+        let _ = rest_stop_rx.await;
+    }));
     tracing::info!(address = %local, worker_id = %worker_id, group = %config.group_id, "distributed worker started; REST API listening");
     let result = tokio::select! {
         _ = shutdown => {

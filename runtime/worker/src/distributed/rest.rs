@@ -23,6 +23,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::herder::{DistributedHerder, WriteError};
+use crate::config::WorkerConfig;
 use crate::herder::Herder;
 
 /// Marks a request one worker forwarded to another.
@@ -81,7 +82,7 @@ async fn route_writes(
     };
     let url = format!("{leader}{path}");
     tracing::debug!(%url, %method, "forwarding a write to the leader");
-    match forward(&url, &method, body).await {
+    match forward(&h.config.worker, &url, &method, body).await {
         Ok(reply) => {
             let mut response = Response::builder().status(reply.status);
             if let Some(t) = reply.content_type {
@@ -116,25 +117,30 @@ pub struct Reply {
 }
 
 /// Sends a request to another worker, marked as forwarded; any HTTP status is a reply.
-pub async fn forward(url: &str, method: &str, body: Vec<u8>) -> Result<Reply, WriteError> {
+/// Over https with the worker's truststore and its REST credentials, when set.
+pub async fn forward(
+    worker: &WorkerConfig,
+    url: &str,
+    method: &str,
+    body: Vec<u8>,
+) -> Result<Reply, WriteError> {
     let url = url.to_owned();
     let method = method.to_owned();
+    let agent = crate::rest::client::inter_worker_agent(worker, Duration::from_secs(90));
+    let authorization = crate::rest::client::inter_worker_authorization(worker);
     tokio::task::spawn_blocking(move || {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .timeout_global(Some(Duration::from_secs(90)))
-            .http_status_as_error(false)
-            .build()
-            .into();
         let failed = |e: &dyn std::fmt::Display| {
             WriteError::Failed(format!("forwarding {method} {url} to another worker: {e}"))
         };
-        let request = axum::http::Request::builder()
+        let mut request = axum::http::Request::builder()
             .method(method.as_str())
             .uri(url.as_str())
             .header(FORWARDED_HEADER, "1")
-            .header("content-type", "application/json")
-            .body(body)
-            .map_err(|e| failed(&e))?;
+            .header("content-type", "application/json");
+        if let Some(a) = &authorization {
+            request = request.header("authorization", a);
+        }
+        let request = request.body(body).map_err(|e| failed(&e))?;
         let mut response = agent.run(request).map_err(|e| failed(&e))?;
         let header = |name: &str| {
             response

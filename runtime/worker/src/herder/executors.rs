@@ -52,6 +52,9 @@ pub(super) fn spawn(
         connector: config.name.clone(),
         task: index,
     };
+    // Resolved now, at the task's start: secrets rotated since are picked up.
+    let config = &crate::config::connector_for_start(&config.raw, worker)?;
+    let task_config = crate::config::task_for_start(&slot.config, worker)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let converters = Converters::for_connector(config)?;
     let policy = ErrorPolicy::of(config);
@@ -73,7 +76,7 @@ pub(super) fn spawn(
             let runner = SourceTaskRunner {
                 id: id.clone(),
                 task: task(),
-                config: slot.config.clone(),
+                config: task_config,
                 converters,
                 transforms,
                 policy,
@@ -100,7 +103,7 @@ pub(super) fn spawn(
             let runner = SinkTaskRunner {
                 id: id.clone(),
                 task: task(),
-                config: slot.config.clone(),
+                config: task_config,
                 converters,
                 transforms,
                 policy,

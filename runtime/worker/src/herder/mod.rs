@@ -269,11 +269,12 @@ pub trait Herder: Send + Sync {
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<String>;
 }
 
-/// Asks a connector for its task configs.
+/// Asks a connector for its task configs, as they may be stored and shown (values from
+/// config provider variables get their variables back).
 pub(crate) async fn generate_task_configs(
     config: &ConnectorConfig,
 ) -> Result<Vec<ConfigMap>, ConnectError> {
-    match config.plugin.factory {
+    let tasks = match config.plugin.factory {
         Factory::Source { connector, .. } => {
             let mut c = connector();
             c.start(&config.originals).await?;
@@ -296,7 +297,8 @@ pub(crate) async fn generate_task_configs(
             "{} is not a connector",
             config.plugin.info.class
         ))),
-    }
+    }?;
+    Ok(crate::config::task_for_storage(config, tasks))
 }
 
 /// Merges a `PATCH /connectors/{n}/config` body into `config`: `None` removes a key.

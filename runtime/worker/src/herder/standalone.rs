@@ -131,6 +131,9 @@ impl StandaloneHerder {
         topics: Option<Arc<ActiveTopics>>,
     ) -> Result<(), ConnectError> {
         let name = config.name.clone();
+        // Resolved now, at the connector's start, from the stored raw config.
+        let config = crate::config::connector_for_start(&config.raw, &self.worker)?;
+        tracing::info!(connector = %name, config = ?crate::config::redacted(&config.originals, Some(&config)), "connector config");
         let task_configs = if target == TargetState::Stopped {
             Vec::new()
         } else {
@@ -275,7 +278,7 @@ impl StandaloneHerder {
         let e = map.get(name)?;
         Some(ConnectorInfo {
             name: name.to_owned(),
-            config: e.config.originals.clone(),
+            config: e.config.raw.clone(),
             tasks: (0..e.tasks.len())
                 .map(|task| TaskRef {
                     connector: name.to_owned(),
@@ -412,7 +415,7 @@ impl Herder for StandaloneHerder {
         let mut config = self
             .lock()
             .get(name)
-            .map(|e| e.config.originals.clone())
+            .map(|e| e.config.raw.clone())
             .ok_or_else(|| HerderError::NotFound(format!("Connector {name} not found")))?;
         crate::herder::merge_patch(&mut config, patch);
         Ok(self

@@ -7,9 +7,13 @@
 //! finds (a malformed body, a name that does not match the URL, a disabled feature)
 //! use Kafka Connect's `ConnectorsResource` / `LoggingResource` messages.
 
+pub mod auth;
+pub mod client;
 mod connectors;
 mod loggers;
 mod plugins;
+pub mod serve;
+pub mod tls;
 
 use std::sync::Arc;
 
