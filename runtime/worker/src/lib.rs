@@ -4,6 +4,7 @@
 pub mod chain;
 pub mod config;
 pub mod distributed;
+pub mod errors;
 pub mod herder;
 pub mod kafka;
 pub mod logging;

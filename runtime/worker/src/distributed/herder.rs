@@ -219,8 +219,8 @@ impl DistributedHerder {
         }));
         let (stop, stop_rx) = watch::channel(false);
         let converters = Converters::for_connector(config)?;
-        let policy = ErrorPolicy::of(config);
         let worker = &self.config.worker;
+        let policy = ErrorPolicy::for_task(worker, config, &id)?;
         let run: BoxFuture<'static, Result<(), ConnectError>> = match config.plugin.factory {
             Factory::Source { task, .. } => {
                 let (producer, acks) = crate::source::create_producer(&kafka::producer_config(

@@ -11,6 +11,7 @@
 //! task.
 
 mod acks;
+mod restart;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +22,14 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use sluice_core::config::ConfigMap;
-use sluice_core::plugin::{Progress, SourceTask, SourceTaskContext, Transform};
-use sluice_core::{ConnectError, SourceRecord};
+use sluice_core::plugin::{Progress, SourceTask, Transform};
+use sluice_core::{ConnectError, ErrorClass, SourceRecord};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::errors::{apply_chain, convert, FailedRecord, Failure};
 use crate::offsets::OffsetStore;
-use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
+use crate::task::{Converters, ErrorPolicy, SharedState, Stage, TaskId};
 use acks::{AckTracker, SourceDeliveries};
 
 /// A source task's producer: delivery reports go to its [`AckTracker`].
@@ -79,17 +81,16 @@ impl SourceTaskRunner {
         mut stop: watch::Receiver<bool>,
         state: SharedState,
     ) -> Result<(), ConnectError> {
-        let committed = self
-            .offsets
-            .offsets_for(&self.id.connector)
-            .await
-            .map_err(|e| ConnectError::Fatal(format!("reading the offsets of {}: {e}", self.id)))?;
-        let context = SourceTaskContext::new(committed).with_progress(self.progress.clone());
-        self.task.start(&self.config, context).await?;
-        crate::task::set_state(&state, "RUNNING", None);
+        if !self.start_task(&mut stop, &state, None).await? {
+            if let Err(e) = self.task.stop().await {
+                tracing::warn!(task = %self.id, error = %e, "source task stop failed");
+            }
+            return Ok(());
+        }
         tracing::info!(task = %self.id, "source task started");
         let acks = self.acks.clone();
         let mut next_flush = Instant::now() + self.flush_interval;
+        let mut waiting = false;
         let result: Result<(), ConnectError> = async {
             loop {
                 if let Some(e) = acks.failure() {
@@ -100,10 +101,23 @@ impl SourceTaskRunner {
                     _ = stop.changed() => return Ok(()),
                     _ = tokio::time::sleep_until(next_flush) => {
                         self.commit(&acks).await?;
+                        waiting = restart::report_waiting(&self.id, &acks, &state, waiting);
                         next_flush = Instant::now() + self.flush_interval;
                         continue;
                     }
-                    batch = self.task.poll() => batch?,
+                    batch = self.task.poll() => batch,
+                };
+                let batch = match batch {
+                    Err(e) if e.class() == ErrorClass::Retriable => {
+                        // Kafka Connect retries a poll that failed this way; a source
+                        // whose reader died (database restarted, connection killed) is
+                        // restarted in place from its committed offsets.
+                        if !self.start_task(&mut stop, &state, Some(e)).await? {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    other => other?,
                 };
                 for record in batch {
                     acks.wait_for_room().await;
@@ -149,28 +163,57 @@ impl SourceTaskRunner {
             source_offset,
             record,
         } = record;
-        let transformed = if self.transforms.is_empty() {
-            Ok(Some(record))
+        let retry = self.policy.retry();
+        let (original, topic) = if self.transforms.is_empty() {
+            (None, None)
+        } else if self.policy.keeps_originals() {
+            (Some(record.clone()), None)
         } else {
-            let topic = record.topic.clone();
-            apply_transforms(&mut self.transforms, record).map_err(|e| (e, topic))
+            (None, Some(record.topic.clone()))
         };
-        let record = match transformed {
-            Err((e, topic)) => {
-                self.policy
-                    .on_record_error(&self.id, Stage::Transformation, e, &topic)?;
+        let record = match apply_chain(&self.id, &retry, &mut self.transforms, record).await {
+            Ok(r) => r,
+            Err((index, e)) => {
+                let failure = Failure {
+                    stage: Stage::Transformation,
+                    class_name: self.policy.class_of(
+                        Stage::Transformation,
+                        index,
+                        self.transforms.len(),
+                    ),
+                    error: &e,
+                    record: FailedRecord::Source {
+                        topic: original
+                            .as_ref()
+                            .map(|r| r.topic.as_str())
+                            .or(topic.as_deref())
+                            .unwrap_or_default(),
+                        record: original.as_ref(),
+                        converters: &self.converters,
+                    },
+                };
+                self.policy.report(&self.id, failure).await?;
                 None
             }
-            Ok(record) => record,
         };
         let Some(record) = record else {
             self.acks.register(source_partition, source_offset, true);
             return Ok(());
         };
-        let encoded = match self.convert(&record) {
+        let encoded = match self.convert(&record).await {
             Ok(encoded) => encoded,
             Err((stage, e)) => {
-                self.policy.on_record_error(&self.id, stage, e, &record)?;
+                let failure = Failure {
+                    stage,
+                    class_name: self.policy.class_of(stage, 0, 0),
+                    error: &e,
+                    record: FailedRecord::Source {
+                        topic: &record.topic,
+                        record: Some(&record),
+                        converters: &self.converters,
+                    },
+                };
+                self.policy.report(&self.id, failure).await?;
                 self.acks.register(source_partition, source_offset, true);
                 return Ok(());
             }
@@ -180,27 +223,47 @@ impl SourceTaskRunner {
     }
 
     /// Key, value and headers in Kafka bytes.
-    fn convert(&self, record: &sluice_core::Record) -> Result<Encoded, (Stage, ConnectError)> {
+    async fn convert(
+        &mut self,
+        record: &sluice_core::Record,
+    ) -> Result<Encoded, (Stage, ConnectError)> {
         let topic = record.topic.as_str();
-        let key = self
-            .converters
-            .key
-            .from_connect(topic, &record.key)
-            .map_err(|e| (Stage::KeyConverter, e))?;
-        let value = self
-            .converters
-            .value
-            .from_connect(topic, &record.value)
-            .map_err(|e| (Stage::ValueConverter, e))?;
+        let retry = self.policy.retry();
+        let c = &self.converters;
+        let key = convert(
+            &self.id,
+            &retry,
+            Stage::KeyConverter,
+            &*c.key,
+            topic,
+            &record.key,
+        )
+        .await
+        .map_err(|e| (Stage::KeyConverter, e))?;
+        let value = convert(
+            &self.id,
+            &retry,
+            Stage::ValueConverter,
+            &*c.value,
+            topic,
+            &record.value,
+        )
+        .await
+        .map_err(|e| (Stage::ValueConverter, e))?;
         let mut headers = None;
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
             for header in record.headers.iter() {
-                let bytes = self
-                    .converters
-                    .header
-                    .from_connect(topic, &header.value)
-                    .map_err(|e| (Stage::HeaderConverter, e))?;
+                let bytes = convert(
+                    &self.id,
+                    &retry,
+                    Stage::HeaderConverter,
+                    &*c.header,
+                    topic,
+                    &header.value,
+                )
+                .await
+                .map_err(|e| (Stage::HeaderConverter, e))?;
                 h = h.insert(Header {
                     key: &header.key,
                     value: bytes.as_deref(),
