@@ -15,7 +15,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::rest::parse;
+use common::rest::{parse, wait_on};
 use common::*;
 use rdkafka::consumer::Consumer;
 use rdkafka::{Message, Offset, TopicPartitionList};
@@ -32,11 +32,13 @@ fn broker_outage() -> Duration {
     )
 }
 
-/// A database `inv` with table `o` (and `dst.o` with a `sink` user for the sink).
+/// A database `inv` with table `o` holding ids 1 to 10 (so a snapshot has rows, and the
+/// writers start at 11), and an empty `dst.o` with a `sink` user for the sink.
 fn database() -> MariaDb {
     let db = MariaDb::start();
     db.sql(
         "CREATE DATABASE inv; CREATE TABLE inv.o (id INT PRIMARY KEY, v INT NOT NULL);
+         INSERT INTO inv.o SELECT seq, seq FROM inv.seq_1_to_10;
          CREATE DATABASE dst; CREATE TABLE dst.o LIKE inv.o;
          CREATE USER 'sink'@'127.0.0.1' IDENTIFIED BY 'sinkpw';
          GRANT ALL ON dst.* TO 'sink'@'127.0.0.1';",
@@ -62,6 +64,15 @@ fn source_config(dir: &Path, db: &MariaDb, name: &str, server_id: u32) -> std::p
             db.password()
         ),
     )
+}
+
+/// Sets the flag false when dropped: a writer thread stops when the test panics.
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Writes one row per statement (autocommit) with ids from `next` on, until `running`
@@ -161,12 +172,13 @@ fn a_source_survives_the_broker_stopped_and_restarted() {
         stored_offset(dir).is_some_and(|o| o.get("snapshot").is_none())
     });
 
-    let next = AtomicU64::new(1);
+    let next = AtomicU64::new(11);
     let running = AtomicBool::new(true);
     let mut states = BTreeSet::new();
     let mut waiting = None;
     let (at_stop, at_restart) = std::thread::scope(|scope| {
         let w = scope.spawn(|| writer(&db, &next, &running));
+        let _stop = StopOnDrop(&running);
         wait_until(Duration::from_secs(60), "rows on the topic", || {
             !ids_on_topic(broker.bootstrap(), &topic).0.is_empty()
         });
@@ -240,18 +252,27 @@ fn a_source_survives_mariadb_restarted() {
         stored_offset(dir).is_some_and(|o| o.get("snapshot").is_none())
     });
 
-    let next = AtomicU64::new(1);
+    let next = AtomicU64::new(11);
     let running = AtomicBool::new(true);
     // Rows written while the source streams; the server stops right after the last one,
     // before the source has read them all.
     std::thread::scope(|scope| {
         let w = scope.spawn(|| writer(&db, &next, &running));
+        let _stop = StopOnDrop(&running);
         wait_until(Duration::from_secs(60), "1000 rows written", || {
             next.load(Ordering::Relaxed) > 1000
         });
         running.store(false, Ordering::Relaxed);
         w.join().unwrap();
     });
+    // Then one big transaction, and the server stops at once: the source is still
+    // reading it.
+    let first = next.load(Ordering::Relaxed);
+    db.sql(&format!(
+        "INSERT INTO inv.o SELECT seq, seq FROM inv.seq_{first}_to_{}",
+        first + 19_999
+    ));
+    next.store(first + 20_000, Ordering::Relaxed);
     let before = next.load(Ordering::Relaxed) - 1;
     let (on_topic_at_stop, _) = ids_on_topic(broker.bootstrap(), &topic);
     db.stop();
@@ -266,7 +287,8 @@ fn a_source_survives_mariadb_restarted() {
             assert_ne!(state, "FAILED", "{t}");
             trace = t;
             state == "RUNNING"
-                && trace.contains("Retrying after a retriable failure in stage TASK_POLL")
+                && trace
+                    .contains("Retrying after a retriable failure in stage TASK_POLL (attempt 3,")
         },
     );
     db.restart();
@@ -274,6 +296,7 @@ fn a_source_survives_mariadb_restarted() {
     running.store(true, Ordering::Relaxed);
     std::thread::scope(|scope| {
         let w = scope.spawn(|| writer(&db, &next, &running));
+        let _stop = StopOnDrop(&running);
         wait_until(Duration::from_secs(60), "300 more rows written", || {
             next.load(Ordering::Relaxed) > before + 300
         });
@@ -379,7 +402,8 @@ fn a_sink_survives_mariadb_restarted() {
             assert_ne!(state, "FAILED", "{t}");
             trace = t;
             state == "RUNNING"
-                && trace.contains("Retrying after a retriable failure in stage TASK_PUT")
+                && trace
+                    .contains("Retrying after a retriable failure in stage TASK_PUT (attempt 3,")
         },
     );
     db.restart();
@@ -418,21 +442,30 @@ fn a_source_survives_its_binlog_connection_killed() {
     wait_until(Duration::from_secs(60), "the snapshot to complete", || {
         stored_offset(dir).is_some_and(|o| o.get("snapshot").is_none())
     });
-    let dump_thread = || {
-        db.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' ORDER BY ID")
+    // The binlog dump threads, as (id, command): a killed one may linger as `Killed`.
+    let dump_threads = || -> Vec<(String, String)> {
+        db.sql("SELECT ID, COMMAND FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%' OR (COMMAND = 'Killed' AND USER = 'sluice') ORDER BY ID")
             .lines()
-            .next()
-            .map(str::to_owned)
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(id, c)| (id.to_owned(), c.to_owned()))
+            .collect()
     };
-    let next = AtomicU64::new(1);
+    let live = |threads: &[(String, String)]| -> Option<String> {
+        threads
+            .iter()
+            .find(|(_, c)| c.starts_with("Binlog Dump"))
+            .map(|(id, _)| id.clone())
+    };
+    let next = AtomicU64::new(11);
     let running = AtomicBool::new(true);
     let mut kills = Vec::new();
     std::thread::scope(|scope| {
         let w = scope.spawn(|| writer(&db, &next, &running));
+        let _stop = StopOnDrop(&running);
         for _ in 0..3 {
             let mut id = None;
-            wait_until(Duration::from_secs(60), "a binlog dump thread", || {
-                id = dump_thread();
+            wait_on(&worker, "a binlog dump thread", || {
+                id = live(&dump_threads());
                 id.is_some()
             });
             let id = id.unwrap();
@@ -440,8 +473,12 @@ fn a_source_survives_its_binlog_connection_killed() {
             db.sql(&format!("KILL {id}"));
             let killed = Instant::now();
             // A new dump thread, and rows flowing again.
-            wait_until(Duration::from_secs(60), "a new binlog dump thread", || {
-                dump_thread().is_some_and(|n| n != id)
+            let mut threads = Vec::new();
+            wait_on(&worker, "a new binlog dump thread", || {
+                threads = dump_threads();
+                threads
+                    .iter()
+                    .any(|(n, c)| *n != id && c.starts_with("Binlog Dump"))
             });
             let reconnected = killed.elapsed();
             wait_until(

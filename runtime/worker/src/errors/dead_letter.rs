@@ -316,9 +316,9 @@ impl DeadLetterQueue {
 }
 
 /// The headers of a consumed message, for [`FailedRecord::Consumed`].
-pub fn message_headers<'a>(
-    headers: Option<&'a rdkafka::message::BorrowedHeaders>,
-) -> Vec<(&'a str, Option<&'a [u8]>)> {
+pub fn message_headers(
+    headers: Option<&rdkafka::message::BorrowedHeaders>,
+) -> Vec<(&str, Option<&[u8]>)> {
     headers
         .map(|hs| hs.iter().map(|h| (h.key, h.value)).collect())
         .unwrap_or_default()
