@@ -259,8 +259,8 @@ fn a_source_survives_mariadb_restarted() {
     std::thread::scope(|scope| {
         let w = scope.spawn(|| writer(&db, &next, &running));
         let _stop = StopOnDrop(&running);
-        wait_until(Duration::from_secs(60), "1000 rows written", || {
-            next.load(Ordering::Relaxed) > 1000
+        wait_until(Duration::from_secs(60), "300 rows written", || {
+            next.load(Ordering::Relaxed) > 300
         });
         running.store(false, Ordering::Relaxed);
         w.join().unwrap();
