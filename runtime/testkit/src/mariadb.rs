@@ -203,6 +203,37 @@ impl MariaDb {
             .is_ok_and(|status| status.success())
     }
 
+    /// Stops the server (SIGTERM: a clean shutdown, then SIGKILL after a deadline),
+    /// keeping its port and data directory for [`MariaDb::restart`]. Panics for a server
+    /// named by `SLUICE_TEST_MARIADB`, which the kit cannot stop.
+    pub fn stop(&mut self) {
+        assert!(
+            self._dir.is_some(),
+            "MariaDB at {}:{} was not started by the kit: it cannot be stopped",
+            self.host,
+            self.port
+        );
+        drop(self.server.take());
+    }
+
+    /// Starts the server again on the same port with the same data directory (stopping
+    /// it first if it runs), and waits until `SELECT 1` answers over its socket.
+    pub fn restart(&mut self) {
+        self.stop();
+        let Some(dir) = self._dir.as_ref().map(|d| d.path().to_owned()) else {
+            return;
+        };
+        let command = server_command(Programs::get(), &dir, self.port);
+        let mut server = ServerProcess::spawn("mariadbd", command, &dir.join("mariadbd.log"));
+        let socket = dir.join("mysqld.sock");
+        if let Err(e) = server.wait_ready("SELECT 1 over the socket", || {
+            socket.exists() && self.answers(self.admin_client())
+        }) {
+            panic!("restarting MariaDB on port {}: {e}", self.port);
+        }
+        self.server = Some(server);
+    }
+
     fn external(address: &str) -> Self {
         let (host, port) = address
             .rsplit_once(':')
@@ -242,32 +273,8 @@ impl MariaDb {
             _dir: None,
         };
         let (port, server) = on_free_port("mariadbd", |port| {
-            let mut command = Command::new(&programs.server);
-            command.current_dir(dir.path()).arg("--no-defaults");
-            if running_as_root() {
-                command.arg("--user=root");
-            }
-            command
-                .arg(format!("--datadir={}", datadir.display()))
-                .arg(format!("--socket={}", socket.display()))
-                .arg(format!(
-                    "--pid-file={}",
-                    dir.path().join("mysqld.pid").display()
-                ))
-                .arg(format!("--tmpdir={}", dir.path().display()))
-                .args([&format!("--port={port}"), "--bind-address=127.0.0.1"])
-                .args([
-                    "--log-bin=mysql-bin",
-                    "--server-id=1",
-                    "--binlog-format=ROW",
-                ])
-                .args(["--binlog-row-image=FULL", "--binlog-row-metadata=FULL"])
-                .args([
-                    "--character-set-server=utf8mb4",
-                    "--collation-server=utf8mb4_general_ci",
-                ])
-                .args(SMALL_FOOTPRINT)
-                .args(options);
+            let mut command = server_command(programs, dir.path(), port);
+            command.args(options);
             let log = dir.path().join("mariadbd.log");
             let mut server = ServerProcess::spawn("mariadbd", command, &log);
             server.wait_ready("SELECT 1 over the socket", || {
@@ -281,6 +288,33 @@ impl MariaDb {
         db.sql(SETUP_SQL);
         db
     }
+}
+
+/// The `mariadbd` command for a server whose files are in `dir` (data in `dir/data`).
+fn server_command(programs: &Programs, dir: &Path, port: u16) -> Command {
+    let mut command = Command::new(&programs.server);
+    command.current_dir(dir).arg("--no-defaults");
+    if running_as_root() {
+        command.arg("--user=root");
+    }
+    command
+        .arg(format!("--datadir={}", dir.join("data").display()))
+        .arg(format!("--socket={}", dir.join("mysqld.sock").display()))
+        .arg(format!("--pid-file={}", dir.join("mysqld.pid").display()))
+        .arg(format!("--tmpdir={}", dir.display()))
+        .args([&format!("--port={port}"), "--bind-address=127.0.0.1"])
+        .args([
+            "--log-bin=mysql-bin",
+            "--server-id=1",
+            "--binlog-format=ROW",
+        ])
+        .args(["--binlog-row-image=FULL", "--binlog-row-metadata=FULL"])
+        .args([
+            "--character-set-server=utf8mb4",
+            "--collation-server=utf8mb4_general_ci",
+        ])
+        .args(SMALL_FOOTPRINT);
+    command
 }
 
 /// Options that keep a test server small and quick to start and stop.

@@ -5,6 +5,7 @@ pub mod chain;
 pub mod client_settings;
 pub mod config;
 pub mod distributed;
+pub mod errors;
 pub mod herder;
 pub mod kafka;
 pub mod logging;

@@ -1,5 +1,5 @@
 //! What source and sink executors share: task identity and state, the converters of
-//! a task, and the `errors.tolerance` policy.
+//! a task, and the transform chain (error handling is in [`crate::errors`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -7,7 +7,7 @@ use serde::Serialize;
 use sluice_core::plugin::{Converter, Transform};
 use sluice_core::{ConnectError, Record};
 
-use crate::config::{ConnectorConfig, ErrorTolerance};
+use crate::config::ConnectorConfig;
 use crate::registry;
 
 /// A connector's task: `<connector>-<n>`.
@@ -79,72 +79,16 @@ impl Converters {
     }
 }
 
-/// Where in the pipeline a record failed.
-#[derive(Debug, Clone, Copy)]
-pub enum Stage {
-    /// In a transformation.
-    Transformation,
-    /// In the key converter.
-    KeyConverter,
-    /// In the value converter.
-    ValueConverter,
-    /// In the header converter.
-    HeaderConverter,
-}
+pub use crate::errors::{ErrorPolicy, Stage};
 
-/// `errors.tolerance`, `errors.log.enable`, `errors.log.include.messages`.
-#[derive(Debug, Clone, Copy)]
-pub struct ErrorPolicy {
-    tolerance: ErrorTolerance,
-    log: bool,
-    include_messages: bool,
-}
-
-impl ErrorPolicy {
-    /// The policy of a connector.
-    pub fn of(config: &ConnectorConfig) -> Self {
-        ErrorPolicy {
-            tolerance: config.errors_tolerance,
-            log: config.errors_log_enable,
-            include_messages: config.errors_log_include_messages,
-        }
-    }
-
-    /// Handles a record failure: `Ok` to skip the record, `Err` to fail the task.
-    pub fn on_record_error(
-        &self,
-        task: &TaskId,
-        stage: Stage,
-        error: ConnectError,
-        record: &dyn std::fmt::Debug,
-    ) -> Result<(), ConnectError> {
-        let fatal = self.tolerance == ErrorTolerance::None
-            || error.class() != sluice_core::ErrorClass::BadRecord;
-        crate::metrics::record_failure(task, !fatal, self.log || fatal);
-        if self.log || fatal {
-            if self.include_messages {
-                tracing::error!(task = %task, stage = ?stage, error = %error, record = ?record, "error processing a record");
-            } else {
-                tracing::error!(task = %task, stage = ?stage, error = %error, "error processing a record");
-            }
-        }
-        if fatal {
-            Err(ConnectError::Fatal(format!(
-                "Tolerance exceeded in error handler: {stage:?} failed: {error}. Set errors.tolerance=all to skip such records"
-            )))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-/// Runs a record through a chain of transforms; `Ok(None)` when one dropped it.
+/// Runs a record through a chain of transforms; `Ok(None)` when one dropped it; the
+/// failing transform's index in the chain with its error.
 pub fn apply_transforms(
     chain: &mut [Box<dyn Transform>],
     mut record: Record,
-) -> Result<Option<Record>, ConnectError> {
-    for t in chain.iter_mut() {
-        match t.apply(record)? {
+) -> Result<Option<Record>, (usize, ConnectError)> {
+    for (i, t) in chain.iter_mut().enumerate() {
+        match t.apply(record).map_err(|e| (i, e))? {
             Some(r) => record = r,
             None => return Ok(None),
         }

@@ -76,12 +76,12 @@ pub fn framework_def(kind: PluginType) -> ConfigDef {
             .default("0")
             .importance(Importance::Medium)
             .validator(Validator::Range { min: Some(-1), max: None })
-            .doc("Maximum duration in milliseconds that a failed operation will be reattempted; 0 for no retries, -1 for infinite.")))
+            .doc("Maximum duration in milliseconds that a failed operation (a transformation, a converter) will be reattempted when it fails with a retriable error, with exponential backoff from 300 ms; 0 for no retries, -1 for infinite. A retriable failure of the task itself (a source's poll, a sink's put: database or broker unreachable) is always retried, as Kafka Connect does, and restarts a source task in place from its committed offsets; a positive value bounds that too, failing the task after this long.")))
         .define(common("Error Handling", &mut e, ConfigKey::new("errors.retry.delay.max.ms", ConfigType::Long)
             .default("60000")
             .importance(Importance::Medium)
             .validator(Validator::Range { min: Some(1), max: None })
-            .doc("Maximum duration in milliseconds between consecutive retry attempts.")))
+            .doc("Maximum duration in milliseconds between consecutive retry attempts: the backoff doubles from 300 ms up to this.")))
         .define(common("Error Handling", &mut e, ConfigKey::new("errors.tolerance", ConfigType::String)
             .default("none")
             .importance(Importance::Medium)
@@ -94,7 +94,20 @@ pub fn framework_def(kind: PluginType) -> ConfigDef {
         .define(common("Error Handling", &mut e, ConfigKey::new("errors.log.include.messages", ConfigType::Boolean)
             .default("false")
             .importance(Importance::Medium)
-            .doc("Whether to include in the log the record that caused a failure.")))
+            .doc("Whether to include in the log the record that caused a failure: for a consumed record its topic, partition, offset and timestamp; for a source record the record.")))
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.deadletterqueue.topic.name", ConfigType::String)
+            .default("")
+            .importance(Importance::Medium)
+            .doc("The name of the topic to be used as the dead letter queue (DLQ) for records that error, with errors.tolerance=all. A sink writes the consumed record's key, value and headers unchanged. Unlike Kafka Connect, a source connector may set it too: a record whose transformation or converter fails is written there as its converters encode it before the failing stage (schemaless JSON for a part its converter refuses), the context headers naming the stage and the record's topic.")))
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.deadletterqueue.topic.replication.factor", ConfigType::Short)
+            .default("3")
+            .importance(Importance::Medium)
+            .validator(Validator::Range { min: Some(-1), max: None })
+            .doc("Replication factor used to create the dead letter queue topic (one partition) when it doesn't already exist; -1 for the broker's default.")))
+        .define(common("Error Handling", &mut e, ConfigKey::new("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean)
+            .default("false")
+            .importance(Importance::Medium)
+            .doc("If true, add headers containing error context to the messages written to the dead letter queue: __connect.errors.topic, .partition, .offset (consumed records), .connector.name, .task.id, .stage, .class.name, .exception.class.name, .exception.message, .exception.stacktrace, each a UTF-8 string.")))
         .prefix("key.converter.", "key converter settings")
         .prefix("value.converter.", "value converter settings")
         .prefix("header.converter.", "header converter settings")
@@ -112,21 +125,6 @@ pub fn framework_def(kind: PluginType) -> ConfigDef {
                 .importance(Importance::High)
                 .group("Common", 101)
                 .doc("Regular expression giving topics to consume."))
-            .define(ConfigKey::new("errors.deadletterqueue.topic.name", ConfigType::String)
-                .default("")
-                .importance(Importance::Medium)
-                .group("Error Handling", 10)
-                .doc("The name of the topic to be used as the dead letter queue (DLQ) for records that error."))
-            .define(ConfigKey::new("errors.deadletterqueue.topic.replication.factor", ConfigType::Short)
-                .default("3")
-                .importance(Importance::Medium)
-                .group("Error Handling", 11)
-                .doc("Replication factor used to create the dead letter queue topic when it doesn't already exist."))
-            .define(ConfigKey::new("errors.deadletterqueue.context.headers.enable", ConfigType::Boolean)
-                .default("false")
-                .importance(Importance::Medium)
-                .group("Error Handling", 12)
-                .doc("If true, add headers containing error context to the messages written to the dead letter queue."))
             .prefix("consumer.override.", "consumer settings for this connector's tasks"),
         _ => def
             .define(ConfigKey::new("exactly.once.support", ConfigType::String)
@@ -191,6 +189,10 @@ pub struct ConnectorConfig {
     pub errors_log_enable: bool,
     /// `errors.log.include.messages`.
     pub errors_log_include_messages: bool,
+    /// `errors.retry.timeout`, `errors.retry.delay.max.ms`.
+    pub errors_retry: crate::errors::RetryPolicy,
+    /// `errors.deadletterqueue.*`, when a topic is named.
+    pub dead_letter: Option<crate::errors::DeadLetterSettings>,
     /// `topics` (sinks).
     pub topics: Vec<String>,
     /// `topics.regex` (sinks), empty when unset.
@@ -333,11 +335,15 @@ pub fn validate_connector(
             );
         }
         let dlq = get("errors.deadletterqueue.topic.name");
-        if !dlq.is_empty() {
+        if !dlq.is_empty()
+            && sluice_core::config::split_list(topics)
+                .iter()
+                .any(|t| t == dlq)
+        {
             infos.add_error(
                 "errors.deadletterqueue.topic.name",
                 Some(dlq),
-                format!("Invalid value {dlq} for configuration errors.deadletterqueue.topic.name: dead-letter topics are not supported yet; remove the key or leave it empty"),
+                format!("The DLQ topic '{dlq}' may not be included in the list of topics ('topics={topics}') consumed by the connector: name another topic"),
             );
         }
     } else {
@@ -401,6 +407,29 @@ pub fn validate_connector(
         },
         errors_log_enable: parsed.bool("errors.log.enable"),
         errors_log_include_messages: parsed.bool("errors.log.include.messages"),
+        errors_retry: crate::errors::RetryPolicy {
+            timeout: crate::errors::RetryTimeout::from_ms(parsed.long("errors.retry.timeout")),
+            max_delay: std::time::Duration::from_millis(
+                parsed
+                    .long("errors.retry.delay.max.ms")
+                    .max(1)
+                    .unsigned_abs(),
+            ),
+        },
+        dead_letter: {
+            let topic = parsed
+                .string_or_default("errors.deadletterqueue.topic.name")
+                .trim()
+                .to_owned();
+            (!topic.is_empty()).then(|| crate::errors::DeadLetterSettings {
+                topic,
+                replication_factor: i32::try_from(
+                    parsed.long("errors.deadletterqueue.topic.replication.factor"),
+                )
+                .unwrap_or(-1),
+                context_headers: parsed.bool("errors.deadletterqueue.context.headers.enable"),
+            })
+        },
         topics: if kind == PluginType::Sink {
             parsed.list("topics")
         } else {
@@ -487,16 +516,6 @@ fn check_client_overrides(props: &ConfigMap, worker: &WorkerConfig, infos: &mut 
 /// Keys Kafka Connect acts on that this build does not act on yet: refused when set to
 /// anything but their no-op value, never silently ignored.
 fn refuse_unsupported(props: &ConfigMap, infos: &mut ConfigInfos) {
-    if let Some(v) = props
-        .get("errors.retry.timeout")
-        .filter(|v| v.trim() != "0")
-    {
-        infos.add_error(
-            "errors.retry.timeout",
-            Some(v),
-            format!("Invalid value {v} for configuration errors.retry.timeout: retrying failed operations is not supported yet; remove the key or set it to 0"),
-        );
-    }
     for (k, v) in props.range("topic.creation.".to_owned()..) {
         if !k.starts_with("topic.creation.") {
             break;
@@ -571,20 +590,59 @@ mod tests {
     fn unsupported_keys_are_refused_not_ignored() {
         let e = errors_of(&[
             ("connector.class", "datagen"),
-            ("errors.retry.timeout", "30000"),
             ("topic.creation.default.partitions", "3"),
             ("exactly.once.support", "required"),
         ]);
         let keys: Vec<&str> = e.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(keys.len(), 3, "{e:?}");
-        assert!(keys.contains(&"errors.retry.timeout"));
+        assert_eq!(keys.len(), 2, "{e:?}");
         assert!(keys.contains(&"topic.creation.default.partitions"));
         assert!(keys.contains(&"exactly.once.support"));
-        assert!(errors_of(&[
-            ("connector.class", "datagen"),
-            ("errors.retry.timeout", "0")
-        ])
-        .is_empty());
+    }
+
+    #[test]
+    fn error_handling_keys_parse_for_sources_and_sinks() {
+        let mut c = connector(&[
+            ("errors.retry.timeout", "30000"),
+            ("errors.retry.delay.max.ms", "5000"),
+            ("errors.tolerance", "all"),
+            ("errors.deadletterqueue.topic.name", "dlq"),
+            ("errors.deadletterqueue.topic.replication.factor", "1"),
+            ("errors.deadletterqueue.context.headers.enable", "true"),
+        ]);
+        let (infos, parsed) = validate_connector(&c, &worker());
+        let parsed = parsed.unwrap_or_else(|| panic!("{:?}", infos.errors()));
+        assert_eq!(
+            parsed.errors_retry.timeout,
+            crate::errors::RetryTimeout::For(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(
+            parsed.errors_retry.max_delay,
+            std::time::Duration::from_secs(5)
+        );
+        let dlq = parsed.dead_letter.expect("a dead-letter topic");
+        assert_eq!(
+            (
+                dlq.topic.as_str(),
+                dlq.replication_factor,
+                dlq.context_headers
+            ),
+            ("dlq", 1, true)
+        );
+        // A sink may not use one of its own topics as the dead-letter topic.
+        c.insert("connector.class".into(), "FileStreamSink".into());
+        c.insert("topics".into(), "a,dlq".into());
+        let e = validate_connector(&c, &worker()).0.errors();
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].0, "errors.deadletterqueue.topic.name");
+        // Defaults: no retry, 60 s cap, no dead-letter topic.
+        let (_, parsed) = validate_connector(&connector(&[]), &worker());
+        let parsed = parsed.expect("valid");
+        assert!(!parsed.errors_retry.retries());
+        assert_eq!(
+            parsed.errors_retry.max_delay,
+            std::time::Duration::from_secs(60)
+        );
+        assert!(parsed.dead_letter.is_none());
     }
 
     #[test]

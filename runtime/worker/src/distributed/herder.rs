@@ -299,7 +299,6 @@ impl DistributedHerder {
         let (stop, stop_rx) = watch::channel(false);
         let task_config = task_for_start(&task_config, &self.config.worker)?;
         let converters = Converters::for_connector(config)?;
-        let policy = ErrorPolicy::of(config);
         let worker = &self.config.worker;
         let mut transforms = crate::chain::build(&config.originals)?;
         let recorder = worker.topic_tracking.then(|| {
@@ -318,6 +317,7 @@ impl DistributedHerder {
             });
             TopicRecorder::new(Arc::new(ActiveTopics::notifying(tx)))
         });
+        let policy = ErrorPolicy::for_task(worker, config, &id)?;
         let run: BoxFuture<'static, Result<(), ConnectError>> = match config.plugin.factory {
             Factory::Source { task, .. } => {
                 let mut producer_config = kafka::producer_config(

@@ -57,7 +57,7 @@ pub(super) fn spawn(
     let task_config = crate::config::task_for_start(&slot.config, worker)?;
     let (stop_tx, stop_rx) = watch::channel(false);
     let converters = Converters::for_connector(config)?;
-    let policy = ErrorPolicy::of(config);
+    let policy = ErrorPolicy::for_task(worker, config, &id)?;
     let run_state = slot.state.clone();
     let mut transforms: Vec<Box<dyn Transform>> = crate::chain::build(&config.originals)?;
     let recorder = worker

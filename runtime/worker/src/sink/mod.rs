@@ -6,6 +6,8 @@
 //! so a restarted task gets its partitions back without waiting for the old member to
 //! expire.
 
+mod put;
+
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -19,8 +21,10 @@ use sluice_core::{ConnectError, Headers, Record, SinkRecord, TopicPartition};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::errors::dead_letter::message_headers;
+use crate::errors::{apply_chain, FailedRecord, Failure};
 use crate::metrics::TaskMetrics;
-use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
+use crate::task::{Converters, ErrorPolicy, SharedState, Stage, TaskId};
 
 /// Most records handed to one `put`.
 const MAX_BATCH: usize = 2000;
@@ -130,13 +134,18 @@ impl SinkTaskRunner {
                         msg.offset() + 1,
                     );
                     dirty = true;
-                    if let Some(r) = self.convert_message(&msg)? {
+                    if let Some(r) = self.convert_message(&msg).await? {
                         batch.push(r);
                     }
                 }
                 if !batch.is_empty() {
                     metrics.sink_put(&batch);
-                    self.task.put(batch).await?;
+                }
+                if !batch.is_empty() && !self.put(batch, &mut stop, &state).await? {
+                    // Stopped before the batch was taken: commit nothing, it is
+                    // delivered again.
+                    dirty = false;
+                    return Ok(());
                 }
             }
         }
@@ -183,43 +192,74 @@ impl SinkTaskRunner {
         Ok(())
     }
 
-    fn convert_message(
+    /// The record a message makes, after the converters and transforms; `None` when a
+    /// transform dropped it or it failed and is skipped (`errors.tolerance=all`, written
+    /// to the dead-letter topic when there is one).
+    async fn convert_message(
         &mut self,
         msg: &BorrowedMessage<'_>,
     ) -> Result<Option<SinkRecord>, ConnectError> {
+        match self.try_convert(msg).await {
+            Ok(record) => Ok(record),
+            Err((stage, index, error)) => {
+                let failure = Failure {
+                    stage,
+                    class_name: self.policy.class_of(stage, index, self.transforms.len()),
+                    error: &error,
+                    record: FailedRecord::Consumed {
+                        topic: msg.topic(),
+                        partition: msg.partition(),
+                        offset: msg.offset(),
+                        key: msg.key(),
+                        value: msg.payload(),
+                        headers: message_headers(msg.headers()),
+                        timestamp: msg.timestamp().to_millis(),
+                    },
+                };
+                self.policy.report(&self.id, failure).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Converters then transforms, each under the retry policy; the failing stage (and
+    /// transform index) on error.
+    async fn try_convert(
+        &mut self,
+        msg: &BorrowedMessage<'_>,
+    ) -> Result<Option<SinkRecord>, (Stage, usize, ConnectError)> {
         let topic = msg.topic();
-        let described = || format!("{}-{}@{}", topic, msg.partition(), msg.offset());
-        let key = match self.converters.key.to_connect(topic, msg.key()) {
-            Ok(k) => k,
-            Err(e) => {
-                self.policy
-                    .on_record_error(&self.id, Stage::KeyConverter, e, &described())?;
-                return Ok(None);
-            }
+        let retry = self.policy.retry();
+        let on_retry = |stage: Stage| {
+            let id = &self.id;
+            move |attempt: u32, wait: Duration, e: &ConnectError| tracing::warn!(task = %id, stage = stage.name(), attempt, wait_ms = wait.as_millis() as u64, error = %e, "retriable failure; retrying")
         };
-        let value = match self.converters.value.to_connect(topic, msg.payload()) {
-            Ok(v) => v,
-            Err(e) => {
-                self.policy
-                    .on_record_error(&self.id, Stage::ValueConverter, e, &described())?;
-                return Ok(None);
-            }
-        };
+        let c = &self.converters;
+        let key = retry
+            .run(
+                || c.key.to_connect(topic, msg.key()),
+                on_retry(Stage::KeyConverter),
+            )
+            .await
+            .map_err(|e| (Stage::KeyConverter, 0, e))?;
+        let value = retry
+            .run(
+                || c.value.to_connect(topic, msg.payload()),
+                on_retry(Stage::ValueConverter),
+            )
+            .await
+            .map_err(|e| (Stage::ValueConverter, 0, e))?;
         let mut headers = Headers::default();
         if let Some(hs) = msg.headers() {
             for h in hs.iter() {
-                match self.converters.header.to_connect(topic, h.value) {
-                    Ok(v) => headers.add(h.key, v),
-                    Err(e) => {
-                        self.policy.on_record_error(
-                            &self.id,
-                            Stage::HeaderConverter,
-                            e,
-                            &described(),
-                        )?;
-                        return Ok(None);
-                    }
-                }
+                let v = retry
+                    .run(
+                        || c.header.to_connect(topic, h.value),
+                        on_retry(Stage::HeaderConverter),
+                    )
+                    .await
+                    .map_err(|e| (Stage::HeaderConverter, 0, e))?;
+                headers.add(h.key, v);
             }
         }
         let record = Record {
@@ -230,16 +270,10 @@ impl SinkTaskRunner {
             timestamp: msg.timestamp().to_millis(),
             headers,
         };
-        let record = match apply_transforms(&mut self.transforms, record) {
-            Ok(Some(r)) => r,
-            Ok(None) => return Ok(None),
-            Err(e) => {
-                self.policy
-                    .on_record_error(&self.id, Stage::Transformation, e, &described())?;
-                return Ok(None);
-            }
-        };
-        Ok(Some(SinkRecord {
+        let record = apply_chain(&self.id, &retry, &mut self.transforms, record)
+            .await
+            .map_err(|(i, e)| (Stage::Transformation, i, e))?;
+        Ok(record.map(|record| SinkRecord {
             record,
             kafka_partition: msg.partition(),
             kafka_offset: msg.offset(),

@@ -40,6 +40,8 @@ struct Inner {
     delivered: u64,
     /// Records sent to Kafka and not yet acknowledged.
     in_flight: u64,
+    /// When the last delivery report came (or the first record was registered).
+    last_delivery: Option<std::time::Instant>,
 }
 
 impl Inner {
@@ -85,11 +87,23 @@ impl AckTracker {
         self.lock().failure.clone().map(ConnectError::Fatal)
     }
 
+    /// Records sent and not yet acknowledged, and how long ago the last acknowledgement
+    /// (or the first send after one) was: what the task is waiting for.
+    pub fn waiting(&self) -> (usize, std::time::Duration) {
+        let inner = self.lock();
+        let unacked = inner.pending.iter().filter(|s| !s.acked).count();
+        let since = inner.last_delivery.map(|t| t.elapsed()).unwrap_or_default();
+        (unacked, since)
+    }
+
     /// Registers the next record; returns its sequence number for the delivery callback.
     /// `acked` is true for a record that is not sent (dropped or skipped).
     pub fn register(&self, partition: Arc<OffsetMap>, offset: SourceOffset, acked: bool) -> u64 {
         let mut inner = self.lock();
         let seq = inner.base + inner.pending.len() as u64;
+        if inner.pending.is_empty() {
+            inner.last_delivery = Some(std::time::Instant::now());
+        }
         inner.pending.push_back(Slot {
             partition,
             offset,
@@ -131,6 +145,7 @@ impl AckTracker {
             self.delivered.notify_one();
             return;
         }
+        inner.last_delivery = Some(std::time::Instant::now());
         let Some(i) = seq.checked_sub(inner.base) else {
             return;
         };

@@ -11,6 +11,7 @@
 //! task.
 
 mod acks;
+mod restart;
 mod transactions;
 
 use std::sync::Arc;
@@ -22,14 +23,15 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, Producer, ThreadedProducer};
 use rdkafka::types::RDKafkaErrorCode;
 use sluice_core::config::ConfigMap;
-use sluice_core::plugin::{Progress, SourceTask, SourceTaskContext, Transform};
-use sluice_core::{ConnectError, SourceRecord};
+use sluice_core::plugin::{Progress, SourceTask, Transform};
+use sluice_core::{ConnectError, ErrorClass, SourceRecord};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::errors::{apply_chain, convert, FailedRecord, Failure};
 use crate::metrics::TaskMetrics;
 use crate::offsets::OffsetStore;
-use crate::task::{apply_transforms, Converters, ErrorPolicy, SharedState, Stage, TaskId};
+use crate::task::{Converters, ErrorPolicy, SharedState, Stage, TaskId};
 use acks::{AckTracker, SourceDeliveries};
 pub use transactions::TransactionSettings;
 
@@ -90,14 +92,12 @@ impl SourceTaskRunner {
             // the offsets their committed transactions wrote.
             transactions::init(&self.producer, t.timeout).await?;
         }
-        let committed = self
-            .offsets
-            .offsets_for(&self.id.connector)
-            .await
-            .map_err(|e| ConnectError::Fatal(format!("reading the offsets of {}: {e}", self.id)))?;
-        let context = SourceTaskContext::new(committed).with_progress(self.progress.clone());
-        self.task.start(&self.config, context).await?;
-        crate::task::set_state(&state, "RUNNING", None);
+        if !self.start_task(&mut stop, &state, None).await? {
+            if let Err(e) = self.task.stop().await {
+                tracing::warn!(task = %self.id, error = %e, "source task stop failed");
+            }
+            return Ok(());
+        }
         tracing::info!(task = %self.id, "source task started");
         let acks = self.acks.clone();
         let metrics = crate::metrics::global().task(&self.id, crate::metrics::TaskKind::Source);
@@ -112,6 +112,7 @@ impl SourceTaskRunner {
             .is_some_and(|t| t.interval.is_none());
         let mut next_flush = Instant::now() + flush_interval;
         let mut open = false;
+        let mut waiting = false;
         let result: Result<(), ConnectError> = async {
             loop {
                 if let Some(e) = acks.failure() {
@@ -126,10 +127,25 @@ impl SourceTaskRunner {
                         } else if std::mem::take(&mut open) {
                             self.commit_transaction(&acks, &metrics).await?;
                         }
+                        waiting = restart::report_waiting(&self.id, &acks, &state, waiting);
                         next_flush = Instant::now() + flush_interval;
                         continue;
                     }
-                    batch = self.task.poll() => batch?,
+                    batch = self.task.poll() => batch,
+                };
+                let batch = match batch {
+                    Err(e) if e.class() == ErrorClass::Retriable && self.transactions.is_none() => {
+                        // Kafka Connect retries a poll that failed this way; a source
+                        // whose reader died (database restarted, connection killed) is
+                        // restarted in place from its committed offsets. (An exactly-once
+                        // task fails instead: its open transaction must be aborted, and
+                        // its next instance fences this one and reads the offsets.)
+                        if !self.start_task(&mut stop, &state, Some(e)).await? {
+                            return Ok(());
+                        }
+                        continue;
+                    }
+                    other => other?,
                 };
                 metrics.source_batch(&batch);
                 if self.transactions.is_some() && !batch.is_empty() && !open {
@@ -222,28 +238,57 @@ impl SourceTaskRunner {
             source_offset,
             record,
         } = record;
-        let transformed = if self.transforms.is_empty() {
-            Ok(Some(record))
+        let retry = self.policy.retry();
+        let (original, topic) = if self.transforms.is_empty() {
+            (None, None)
+        } else if self.policy.keeps_originals() {
+            (Some(record.clone()), None)
         } else {
-            let topic = record.topic.clone();
-            apply_transforms(&mut self.transforms, record).map_err(|e| (e, topic))
+            (None, Some(record.topic.clone()))
         };
-        let record = match transformed {
-            Err((e, topic)) => {
-                self.policy
-                    .on_record_error(&self.id, Stage::Transformation, e, &topic)?;
+        let record = match apply_chain(&self.id, &retry, &mut self.transforms, record).await {
+            Ok(r) => r,
+            Err((index, e)) => {
+                let failure = Failure {
+                    stage: Stage::Transformation,
+                    class_name: self.policy.class_of(
+                        Stage::Transformation,
+                        index,
+                        self.transforms.len(),
+                    ),
+                    error: &e,
+                    record: FailedRecord::Source {
+                        topic: original
+                            .as_ref()
+                            .map(|r| r.topic.as_str())
+                            .or(topic.as_deref())
+                            .unwrap_or_default(),
+                        record: original.as_ref(),
+                        converters: &self.converters,
+                    },
+                };
+                self.policy.report(&self.id, failure).await?;
                 None
             }
-            Ok(record) => record,
         };
         let Some(record) = record else {
             self.acks.register(source_partition, source_offset, true);
             return Ok(());
         };
-        let encoded = match self.convert(&record) {
+        let encoded = match self.convert(&record).await {
             Ok(encoded) => encoded,
             Err((stage, e)) => {
-                self.policy.on_record_error(&self.id, stage, e, &record)?;
+                let failure = Failure {
+                    stage,
+                    class_name: self.policy.class_of(stage, 0, 0),
+                    error: &e,
+                    record: FailedRecord::Source {
+                        topic: &record.topic,
+                        record: Some(&record),
+                        converters: &self.converters,
+                    },
+                };
+                self.policy.report(&self.id, failure).await?;
                 self.acks.register(source_partition, source_offset, true);
                 return Ok(());
             }
@@ -253,27 +298,47 @@ impl SourceTaskRunner {
     }
 
     /// Key, value and headers in Kafka bytes.
-    fn convert(&self, record: &sluice_core::Record) -> Result<Encoded, (Stage, ConnectError)> {
+    async fn convert(
+        &mut self,
+        record: &sluice_core::Record,
+    ) -> Result<Encoded, (Stage, ConnectError)> {
         let topic = record.topic.as_str();
-        let key = self
-            .converters
-            .key
-            .from_connect(topic, &record.key)
-            .map_err(|e| (Stage::KeyConverter, e))?;
-        let value = self
-            .converters
-            .value
-            .from_connect(topic, &record.value)
-            .map_err(|e| (Stage::ValueConverter, e))?;
+        let retry = self.policy.retry();
+        let c = &self.converters;
+        let key = convert(
+            &self.id,
+            &retry,
+            Stage::KeyConverter,
+            &*c.key,
+            topic,
+            &record.key,
+        )
+        .await
+        .map_err(|e| (Stage::KeyConverter, e))?;
+        let value = convert(
+            &self.id,
+            &retry,
+            Stage::ValueConverter,
+            &*c.value,
+            topic,
+            &record.value,
+        )
+        .await
+        .map_err(|e| (Stage::ValueConverter, e))?;
         let mut headers = None;
         if !record.headers.is_empty() {
             let mut h = OwnedHeaders::new_with_capacity(record.headers.len());
             for header in record.headers.iter() {
-                let bytes = self
-                    .converters
-                    .header
-                    .from_connect(topic, &header.value)
-                    .map_err(|e| (Stage::HeaderConverter, e))?;
+                let bytes = convert(
+                    &self.id,
+                    &retry,
+                    Stage::HeaderConverter,
+                    &*c.header,
+                    topic,
+                    &header.value,
+                )
+                .await
+                .map_err(|e| (Stage::HeaderConverter, e))?;
                 h = h.insert(Header {
                     key: &header.key,
                     value: bytes.as_deref(),
