@@ -343,6 +343,8 @@ fn install_db(programs: &Programs, dir: &Path, datadir: &Path) {
             "--skip-test-db",
         ])
         .arg(format!("--datadir={}", datadir.display()))
+        // Its own temp dir: bootstraps running side by side do not share /tmp.
+        .arg(format!("--tmpdir={}", dir.display()))
         .args(SMALL_FOOTPRINT)
         .stdin(Stdio::null())
         .stdout(out)

@@ -193,6 +193,16 @@ impl RestartBackoff {
 impl DistributedConfig {
     /// Validates a distributed worker's properties.
     pub fn parse(props: &ConfigMap) -> Result<Self, ConfigErrors> {
+        if let Some(protocol) = props
+            .get("security.protocol")
+            .map(|p| p.trim())
+            .filter(|p| !p.eq_ignore_ascii_case("PLAINTEXT"))
+        {
+            return Err(ConfigErrors(vec![(
+                "security.protocol".to_owned(),
+                format!("Invalid value {protocol} for configuration security.protocol: distributed mode's group membership speaks PLAINTEXT only for now; use a plaintext listener for the workers, or standalone mode (whose clients take TLS and SASL settings)"),
+            )]));
+        }
         let def = distributed_def();
         let worker = WorkerConfig::parse_with(&def, props)?;
         let p = def.parse(props)?;
@@ -281,6 +291,23 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
+    }
+
+    #[test]
+    fn a_secured_kafka_listener_is_refused_with_the_reason() {
+        let e = DistributedConfig::parse(&props(&[
+            ("group.id", "g"),
+            ("config.storage.topic", "c"),
+            ("offset.storage.topic", "o"),
+            ("status.storage.topic", "s"),
+            ("security.protocol", "SASL_SSL"),
+        ]))
+        .expect_err("refused");
+        assert!(
+            e.0.iter()
+                .any(|(k, m)| k == "security.protocol" && m.contains("PLAINTEXT only")),
+            "{e}"
+        );
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl SinkTaskRunner {
                         None => return Err(ConnectError::Fatal("the consumer stream ended".into())),
                     },
                 };
-                metrics.sink_read(chunk.len());
+                metrics.sink_read(chunk.iter().filter(|m| m.is_ok()).count());
                 let mut batch = Vec::with_capacity(chunk.len());
                 for msg in chunk {
                     let msg = match msg {
