@@ -97,6 +97,8 @@ fn a_password_from_a_file_provider_is_used_never_shown() {
         .set("group.id", format!("vault-{}", std::process::id()))
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
+        // Subscribed before the connector creates the topic: look for it again soon.
+        .set("topic.metadata.refresh.interval.ms", "500")
         .create()
         .unwrap();
     consumer.subscribe(&["vault.sec.t"]).unwrap();

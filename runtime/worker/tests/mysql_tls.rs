@@ -89,6 +89,8 @@ fn the_source_streams_over_verified_tls() {
         .set("bootstrap.servers", broker.bootstrap())
         .set("group.id", format!("tls-{}", std::process::id()))
         .set("auto.offset.reset", "earliest")
+        // Subscribed before the connector creates the topic: look for it again soon.
+        .set("topic.metadata.refresh.interval.ms", "500")
         .create()
         .unwrap();
     consumer.subscribe(&["tlsrc.enc.t"]).unwrap();
