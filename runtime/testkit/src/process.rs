@@ -18,8 +18,10 @@ pub const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// How long a server may take to become ready before the test fails.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// How long a server may take to exit after SIGTERM before it is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a server may take to exit after SIGTERM before it is killed. noida-db
+/// writes its whole state when it exits; on a loaded machine that took over 10 s, and a
+/// kill then lost records it had acknowledged (a broker restart test saw them vanish).
+const STOP_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How many lines of a server's log a failure message quotes.
 const LOG_TAIL_LINES: usize = 40;
