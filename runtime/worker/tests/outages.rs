@@ -156,8 +156,16 @@ fn wait_for_all_rows(bootstrap: &str, topic: &str, rows: u64, within: Duration) 
     );
 }
 
+/// Outages take servers down and time recoveries: one at a time, so one test's outage
+/// does not slow another's recovery.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 #[test]
 fn a_source_survives_the_broker_stopped_and_restarted() {
+    let _one_at_a_time = one_at_a_time();
     let outage = broker_outage();
     let mut broker = KafkaBroker::start();
     let db = database();
@@ -239,6 +247,7 @@ fn a_source_survives_the_broker_stopped_and_restarted() {
 
 #[test]
 fn a_source_survives_mariadb_restarted() {
+    let _one_at_a_time = one_at_a_time();
     let broker = KafkaBroker::start();
     let mut db = database();
     let tmp = tempfile::tempdir().unwrap();
@@ -357,6 +366,7 @@ fn produce_rows(bootstrap: &str, topic: &str, ids: std::ops::RangeInclusive<u64>
 
 #[test]
 fn a_sink_survives_mariadb_restarted() {
+    let _one_at_a_time = one_at_a_time();
     let broker = KafkaBroker::start();
     let mut db = database();
     let tmp = tempfile::tempdir().unwrap();
@@ -430,6 +440,7 @@ fn a_sink_survives_mariadb_restarted() {
 
 #[test]
 fn a_source_survives_its_binlog_connection_killed() {
+    let _one_at_a_time = one_at_a_time();
     let broker = KafkaBroker::start();
     let db = database();
     let tmp = tempfile::tempdir().unwrap();
