@@ -263,6 +263,7 @@ impl Herder for Arc<DistributedHerder> {
         initial_state: Option<TargetState>,
         allow_replace: bool,
     ) -> HerderResult<Created<ConnectorInfo>> {
+        let _write = self.writes.lock().await;
         self.put_validated(name, config, initial_state, allow_replace)
             .await
     }
@@ -272,6 +273,7 @@ impl Herder for Arc<DistributedHerder> {
         name: &str,
         patch: BTreeMap<String, Option<String>>,
     ) -> HerderResult<ConnectorInfo> {
+        let _write = self.writes.lock().await;
         let c = self.current().await?;
         let mut config = c
             .connectors
@@ -283,6 +285,7 @@ impl Herder for Arc<DistributedHerder> {
     }
 
     async fn delete_connector(&self, name: &str) -> HerderResult<()> {
+        let _write = self.writes.lock().await;
         let c = self.current().await?;
         if !c.connectors.contains_key(name) {
             return Err(not_found(name));
@@ -304,14 +307,17 @@ impl Herder for Arc<DistributedHerder> {
     }
 
     async fn pause_connector(&self, name: &str) -> HerderResult<()> {
+        let _write = self.writes.lock().await;
         self.put_target(name, TargetState::Paused).await
     }
 
     async fn resume_connector(&self, name: &str) -> HerderResult<()> {
+        let _write = self.writes.lock().await;
         self.put_target(name, TargetState::Started).await
     }
 
     async fn stop_connector(&self, name: &str) -> HerderResult<()> {
+        let _write = self.writes.lock().await;
         self.put_target(name, TargetState::Stopped).await?;
         // Kafka Connect's stop: no task configs at all, so nothing can run or commit
         // while offsets are changed.
@@ -322,6 +328,7 @@ impl Herder for Arc<DistributedHerder> {
     }
 
     async fn restart_connector(&self, name: &str) -> HerderResult<()> {
+        let _write = self.writes.lock().await;
         let c = self.current().await?;
         if !c.connectors.contains_key(name) {
             return Err(not_found(name));
@@ -342,6 +349,7 @@ impl Herder for Arc<DistributedHerder> {
         &self,
         request: RestartRequest,
     ) -> HerderResult<ConnectorStatus> {
+        let _write = self.writes.lock().await;
         let name = request.connector.clone();
         let c = self.current().await?;
         let mut plan = self
@@ -417,6 +425,7 @@ impl Herder for Arc<DistributedHerder> {
     }
 
     async fn reset_active_topics(&self, name: &str) -> HerderResult<()> {
+        let _write = self.writes.lock().await;
         self.require_leader()?;
         self.statuses.refresh().await.map_err(internal)?;
         self.statuses.reset_topics(name).await.map_err(internal)
@@ -446,6 +455,7 @@ impl Herder for Arc<DistributedHerder> {
         name: &str,
         offsets: Vec<ConnectorOffset>,
     ) -> HerderResult<String> {
+        let _write = self.writes.lock().await;
         let config = self.stopped(name).await?;
         match config.plugin.factory {
             Factory::Sink { .. } => {
@@ -461,6 +471,7 @@ impl Herder for Arc<DistributedHerder> {
     }
 
     async fn reset_connector_offsets(&self, name: &str) -> HerderResult<String> {
+        let _write = self.writes.lock().await;
         let config = self.stopped(name).await?;
         match config.plugin.factory {
             Factory::Sink { .. } => {

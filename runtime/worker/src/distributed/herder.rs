@@ -97,6 +97,10 @@ pub struct DistributedHerder {
     /// The Kafka cluster id, for `GET /`.
     pub kafka_cluster_id: Option<String>,
     running: Mutex<Running>,
+    /// Held by the leader over each REST write, from reading the config topic to writing
+    /// it, as Kafka Connect's herder thread runs one request at a time: two PATCHes never
+    /// lose each other's keys, a create never races a delete.
+    pub(super) writes: Mutex<()>,
     generation: AtomicI32,
     instances: AtomicU64,
 }
@@ -151,6 +155,7 @@ impl DistributedHerder {
             leadership,
             kafka_cluster_id,
             running: Mutex::new(Running::default()),
+            writes: Mutex::new(()),
             generation: AtomicI32::new(-1),
             instances: AtomicU64::new(0),
         }
