@@ -8,11 +8,11 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use base64::Engine;
-use common::{free_port, sluice_bin, wait_until, write, KafkaBroker};
+use common::{free_port, wait_until, write, KafkaBroker};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 
 struct Node {
@@ -100,17 +100,7 @@ fn start(root: &Path, n: usize, bootstrap: &str, ca: &Path, keystore: &Path, use
             users.display()
         ),
     );
-    let log = dir.join("sluice.log");
-    let child = Command::new(sluice_bin())
-        .current_dir(&dir)
-        .arg("distributed")
-        .arg("worker.properties")
-        .env("SLUICE_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let (child, log) = common::cluster::spawn(&dir);
     let mut node = Node { child, port, log };
     let a = agent(ca);
     wait_until(

@@ -1,7 +1,7 @@
 //! `sluice distributed` worker processes for the distributed-mode tests.
 
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -35,17 +35,7 @@ pub fn start_worker(root: &Path, n: usize, bootstrap: &str, group: &str, extra: 
              listeners=http://127.0.0.1:{port}\n{extra}"
         ),
     );
-    let log = dir.join("sluice.log");
-    let child = Command::new(super::sluice_bin())
-        .current_dir(&dir)
-        .arg("distributed")
-        .arg("worker.properties")
-        .env("SLUICE_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
+    let (child, log) = spawn(&dir);
     let mut w = Worker {
         dir,
         port,
@@ -63,6 +53,22 @@ pub fn start_worker(root: &Path, n: usize, bootstrap: &str, group: &str, extra: 
         },
     );
     w
+}
+
+/// Runs `sluice distributed worker.properties` in `dir`, logging to `dir/sluice.log`.
+pub fn spawn(dir: &Path) -> (Child, PathBuf) {
+    let log = dir.join("sluice.log");
+    let child = Command::new(super::sluice_bin())
+        .current_dir(dir)
+        .arg("distributed")
+        .arg("worker.properties")
+        .env("SLUICE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (child, log)
 }
 
 /// A request that a client retries while the cluster answers 409 (a rebalance or no
